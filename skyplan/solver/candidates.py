@@ -1,0 +1,237 @@
+"""Candidate placements per job: allowed regions, the cheapest fitting offering, safe pruning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from skyplan.catalog.models import Catalog, Offering, Region
+from skyplan.solver.blocked import Block
+from skyplan.spec.model import Job, SkySpec, satisfies
+from skyplan.units import micro_usd
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way to run a job: an offering in a region, its hourly price and total cost."""
+
+    offering: Offering
+    spot: bool
+    hourly: Decimal
+    usd: Decimal
+    micro: int
+
+    @property
+    def region(self) -> str:
+        """`cloud:region` of the option."""
+        return self.offering.region_key
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """A job's options after pruning, sorted by region then cost."""
+
+    job: Job
+    options: tuple[Option, ...]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Distinct regions among the options, sorted."""
+        return tuple(sorted({o.region for o in self.options}))
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Options for every job, plus which regions pruning dropped as dominated."""
+
+    jobs: tuple[JobOptions, ...]
+    dominated: tuple[str, ...]
+
+
+RegionRule = tuple[str, Callable[[Region], bool]]
+
+
+def region_rules(spec: SkySpec, job: Job) -> list[RegionRule]:
+    """The rules of SPEC section 2 that decide whether a region is allowed for a job, in order."""
+    avoid_clouds = {a.split(":")[0] for a in spec.avoid if ":" not in a or a.endswith(":*")}
+    avoid_regions = {a for a in spec.avoid if ":" in a and not a.endswith(":*")}
+    rules: list[RegionRule] = [
+        (f"clouds: [{', '.join(spec.clouds)}]", lambda r: r.cloud in spec.clouds),
+    ]
+    if spec.avoid:
+        rules.append(
+            (
+                f"policy.avoid: [{', '.join(spec.avoid)}]",
+                lambda r: r.cloud not in avoid_clouds and r.key not in avoid_regions,
+            )
+        )
+    if spec.jurisdictions:
+        tags = spec.jurisdictions
+        rules.append(
+            (f"policy.jurisdictions: [{', '.join(sorted(tags))}]", lambda r: bool(r.tags & tags))
+        )
+    if job.regions is not None:
+        pats = job.regions
+        rules.append(
+            (
+                f"jobs.{job.name}.regions: [{', '.join(pats)}]",
+                lambda r: any(p == r.key or p == f"{r.cloud}:*" for p in pats),
+            )
+        )
+    if job.restriction:
+        from skyplan.spec.model import describe
+
+        restriction = job.restriction
+        rules.append(
+            (
+                f"the jurisdictions of its input data ({describe(restriction)})",
+                lambda r: satisfies(r.tags, restriction),
+            )
+        )
+    return rules
+
+
+def fits(offering: Offering, job: Job) -> bool:
+    """SPEC section 2: enough vCPUs, memory and (by name, case-insensitive) accelerators."""
+    if offering.vcpus < job.cpus or offering.memory_gib < job.memory_gib:
+        return False
+    if job.accelerator is None:
+        return True
+    return (
+        offering.accelerator.lower() == job.accelerator.lower()
+        and offering.accelerator_count >= job.accelerator_count
+    )
+
+
+def _signature(job: Job) -> tuple[object, ...]:
+    return (
+        job.cpus,
+        job.memory_gib,
+        (job.accelerator or "").lower(),
+        job.accelerator_count,
+        job.spot,
+    )
+
+
+def _pareto(offers: list[Offering], spot: bool) -> list[Offering]:
+    """Offerings not beaten on price, vCPUs and GPUs at once (they matter when quotas bind)."""
+    offers = sorted(
+        offers, key=lambda o: (o.hourly(spot), o.vcpus, o.accelerator_count, o.instance_type)
+    )
+    kept: list[Offering] = []
+    for o in offers:
+        if not any(k.vcpus <= o.vcpus and k.accelerator_count <= o.accelerator_count for k in kept):
+            kept.append(o)
+    return kept
+
+
+def _by_region(
+    job: Job, offerings: Iterable[Offering], quota_regions: frozenset[str]
+) -> dict[str, list[Offering]]:
+    """Per region, the offerings worth considering: the cheapest, or the Pareto set under quotas."""
+    grouped: dict[str, list[Offering]] = {}
+    for o in offerings:
+        if fits(o, job):
+            grouped.setdefault(o.region_key, []).append(o)
+    out: dict[str, list[Offering]] = {}
+    for key, offers in grouped.items():
+        if key in quota_regions:
+            out[key] = _pareto(offers, job.spot)
+        else:
+            out[key] = [min(offers, key=lambda o: (o.hourly(job.spot), o.instance_type))]
+    return out
+
+
+def _option(job: Job, o: Offering) -> Option:
+    hourly = o.hourly(job.spot)
+    usd = hourly * job.nodes * job.hours
+    return Option(o, o.uses_spot(job.spot), hourly, usd, micro_usd(usd))
+
+
+def allowed_regions(spec: SkySpec, catalog: Catalog, job: Job) -> frozenset[str]:
+    """Regions that pass every rule for `job` (blocks aside)."""
+    rules = region_rules(spec, job)
+    return frozenset(r.key for r in catalog.regions if all(rule(r) for _, rule in rules))
+
+
+def build_candidates(
+    spec: SkySpec, catalog: Catalog, blocked: frozenset[Block] = frozenset()
+) -> dict[str, list[Option]]:
+    """Every job's options before dominance pruning (jobs with none map to an empty list)."""
+    offerings = (
+        [o for o in catalog.offerings if not any(b.covers(o) for b in blocked)]
+        if blocked
+        else list(catalog.offerings)
+    )
+    quota_regions = frozenset(k for k, _ in catalog.quota_limits)
+    by_sig: dict[tuple[object, ...], dict[str, list[Offering]]] = {}
+    by_rules: dict[tuple[object, ...], frozenset[str]] = {}
+    out: dict[str, list[Option]] = {}
+    for job in spec.jobs:
+        sig = _signature(job)
+        if sig not in by_sig:
+            by_sig[sig] = _by_region(job, offerings, quota_regions)
+        rkey = (job.regions, job.restriction)
+        if rkey not in by_rules:
+            by_rules[rkey] = allowed_regions(spec, catalog, job)
+        allowed = by_rules[rkey]
+        per_region = by_sig[sig]
+        out[job.name] = [
+            _option(job, o) for key in sorted(allowed & per_region.keys()) for o in per_region[key]
+        ]
+    return out
+
+
+def special_regions(spec: SkySpec, catalog: Catalog) -> frozenset[str]:
+    """Regions pruning must keep: where data lives today, and where quotas apply."""
+    homes = {d.location for d in spec.datasets if d.location}
+    return frozenset(homes | {k for k, _ in catalog.quota_limits})
+
+
+def dominated_regions(
+    catalog: Catalog, options: dict[str, list[Option]], keep: frozenset[str]
+) -> frozenset[str]:
+    """Regions another region of the same cloud and continent beats for every job.
+
+    If region A is allowed for every job B is, costs no more for each of them, and neither holds
+    data today nor has quotas, then moving all of B's jobs to A never raises compute and never
+    adds a copy (egress from or to A and B is priced alike), so B can be dropped safely.
+    """
+    price: dict[str, dict[str, int]] = {}
+    for job, opts in options.items():
+        for o in opts:
+            price.setdefault(o.region, {})[job] = o.micro
+    groups: dict[tuple[str, str], list[str]] = {}
+    for key in price:
+        if key in keep:
+            continue
+        region = catalog.region_by_key[key]
+        groups.setdefault((region.cloud, region.continent), []).append(key)
+    dropped: set[str] = set()
+    for members in groups.values():
+        members.sort(key=lambda k: (-len(price[k]), sum(price[k].values()), k))
+        kept: list[str] = []
+        for key in members:
+            mine = price[key]
+            if any(_beats(price[k], mine) for k in kept):
+                dropped.add(key)
+            else:
+                kept.append(key)
+    return frozenset(dropped)
+
+
+def _beats(a: dict[str, int], b: dict[str, int]) -> bool:
+    """Whether region costs `a` cover every job of `b` at no higher cost."""
+    return len(a) >= len(b) and all(job in a and a[job] <= cost for job, cost in b.items())
+
+
+def prune(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block] = frozenset()) -> Candidates:
+    """Candidates for every job after dominance pruning (empty options mean no allowed region)."""
+    options = build_candidates(spec, catalog, blocked)
+    dropped = dominated_regions(catalog, options, special_regions(spec, catalog))
+    jobs = tuple(
+        JobOptions(job, tuple(o for o in options[job.name] if o.region not in dropped))
+        for job in spec.jobs
+    )
+    return Candidates(jobs, tuple(sorted(dropped)))

@@ -1,0 +1,54 @@
+"""The cost model of SPEC section 2 evaluated on a given assignment (exact, in Decimal)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from skyplan.catalog.models import Catalog, egress_usd_per_gb
+from skyplan.plan import Placement, Plan, SolverInfo, Transfer
+from skyplan.solver.candidates import Option
+from skyplan.spec.model import SkySpec
+
+
+def home_of(spec: SkySpec, region_of: Mapping[str, str], dataset: str) -> str:
+    """A data set's home: its location, or the region of the job that writes it."""
+    d = spec.dataset(dataset)
+    return d.location if d.location is not None else region_of[d.producer or ""]
+
+
+def transfers_for(spec: SkySpec, catalog: Catalog, region_of: Mapping[str, str]) -> list[Transfer]:
+    """One copy per data set per region (other than its home) where some reader runs."""
+    regions = catalog.region_by_key
+    out: list[Transfer] = []
+    for d in spec.datasets:
+        home = d.location if d.location is not None else region_of[d.producer or ""]
+        for dst in sorted({region_of[r] for r in d.readers} - {home}):
+            rate = egress_usd_per_gb(catalog, regions[home], regions[dst], spec.peering)
+            out.append(Transfer(d.name, home, dst, d.size_gb, rate, d.size_gb * rate))
+    return out
+
+
+def placement_of(job_name: str, option: Option, spec: SkySpec) -> Placement:
+    """A Placement for a job run as `option`."""
+    job = spec.job(job_name)
+    o = option.offering
+    return Placement(
+        job_name,
+        o.cloud,
+        o.region,
+        o.instance_type,
+        option.spot,
+        job.nodes,
+        job.hours,
+        option.hourly,
+        option.usd,
+    )
+
+
+def plan_for(
+    spec: SkySpec, catalog: Catalog, chosen: Mapping[str, Option], solver: SolverInfo
+) -> Plan:
+    """The Plan of an assignment of one option per job."""
+    placements = tuple(placement_of(j.name, chosen[j.name], spec) for j in spec.jobs)
+    region_of = {name: opt.region for name, opt in chosen.items()}
+    return Plan(spec.name, placements, tuple(transfers_for(spec, catalog, region_of)), solver)

@@ -1,0 +1,144 @@
+"""Why there is no plan (which rule took a job's last region, which cost breaks the budget),
+and each job's runner-up region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from skyplan.catalog.models import Catalog
+from skyplan.plan import Plan
+from skyplan.solver.blocked import Block
+from skyplan.solver.candidates import build_candidates, fits, region_rules
+from skyplan.solver.costs import transfers_for
+from skyplan.spec.model import Job, SkySpec
+from skyplan.units import fmt_usd
+
+
+def _needs(job: Job) -> str:
+    parts = [f"{job.cpus} vCPUs", f"{job.memory_gib.normalize():f} GiB"]
+    if job.accelerator:
+        parts.append(f"{job.accelerator_count}x {job.accelerator}")
+    return ", ".join(parts)
+
+
+def _names(keys: list[str], limit: int = 5) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def _job_reason(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], job: Job) -> str:
+    """One line saying which rule removed the last region of `job`."""
+    fitting = [o for o in catalog.offerings if fits(o, job)]
+    if not fitting:
+        accel = f" with {job.accelerator}" if job.accelerator else ""
+        known = ", ".join(catalog.accelerators)
+        extra = f" (accelerators in the catalog: {known})" if job.accelerator else ""
+        return f"job {job.name}: no offering in the catalog{accel} fits ({_needs(job)}){extra}"
+    left = sorted({o.region_key for o in fitting})
+    for rule_name, rule in region_rules(spec, job):
+        kept = [k for k in left if rule(catalog.region_by_key[k])]
+        if not kept:
+            return (
+                f"job {job.name} lost its last region to {rule_name}: it ruled out {_names(left)}"
+            )
+        left = kept
+    hits = sorted(
+        {b.describe() for b in blocked for o in fitting if o.region_key in left and b.covers(o)}
+    )
+    return f"job {job.name}: every allowed offering is blocked by failed applies: {_names(hits)}"
+
+
+def explain_no_region(
+    spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], jobs: list[Job]
+) -> dict[str, Any]:
+    """Message and hint for jobs left with no allowed offering."""
+    lines = [_job_reason(spec, catalog, blocked, j) for j in jobs]
+    head = "no plan: " + (
+        lines[0] if len(lines) == 1 else f"{len(lines)} jobs have no allowed region"
+    )
+    body = "" if len(lines) == 1 else "\n" + "\n".join(f"  - {line}" for line in lines)
+    return {
+        "message": head + body,
+        "hint": "relax that rule (policies and jurisdictions are never relaxed for you), "
+        "ask for less, or add offerings with --catalog",
+    }
+
+
+def explain_budget(spec: SkySpec, plan: Plan, proven: bool = True) -> dict[str, Any]:
+    """Message and hint when the cheapest plan costs more than budget_usd."""
+    assert spec.budget_usd is not None
+    total = plan.total_usd
+    items: list[tuple[Decimal, str]] = [
+        (p.usd, f"job {p.job} on {p.region_key} {p.instance_type} x{p.nodes} for {p.hours}h")
+        for p in plan.placements
+    ] + [(t.usd, f"copy of {t.dataset} {t.src} -> {t.dst}") for t in plan.transfers]
+    items.sort(key=lambda x: (-x[0], x[1]))
+    top = "\n".join(
+        f"  - {fmt_usd(usd)} ({usd / total:.0%}) {what}" for usd, what in items[:3] if total
+    )
+    cheapest = "the cheapest possible total is" if proven else "the cheapest plan found costs"
+    return {
+        "message": (
+            f"no plan within budget_usd {fmt_usd(spec.budget_usd)}: {cheapest} {fmt_usd(total)} "
+            f"(compute {fmt_usd(plan.compute_usd)}, transfer {fmt_usd(plan.transfer_usd)}), "
+            f"{fmt_usd(total - spec.budget_usd)} over. Largest costs:\n{top}"
+        ),
+        "hint": f"raise budget_usd to at least {fmt_usd(total)}; or allow spot, more clouds or "
+        "regions; or shorten the largest jobs",
+    }
+
+
+def explain_quotas(cands: Any, built: Any, response: Any) -> dict[str, Any]:
+    """Message and hint when quotas.csv leaves no room for every job at once."""
+    core = set(response.sufficient_assumptions_for_infeasibility)
+    rows = [q for q in built.quota_rows if q.literal in core] or list(built.quota_rows)
+    lines = [f"  - {q.region} {q.resource} limit {q.limit}" for q in rows]
+    return {
+        "message": "no plan: the quotas cannot hold every job at once (all jobs count as running "
+        "together):\n" + "\n".join(lines),
+        "hint": "raise those limits in quotas.csv or allow more regions",
+    }
+
+
+@dataclass(frozen=True)
+class RunnerUp:
+    """The next best allowed region for one job, all else fixed, and how much more it costs."""
+
+    job: str
+    region: str
+    instance_type: str
+    extra_usd: Decimal
+
+
+def runner_ups(
+    spec: SkySpec, catalog: Catalog, plan: Plan, blocked: frozenset[Block] = frozenset()
+) -> dict[str, RunnerUp | None]:
+    """Per job: move it alone to each other allowed region; the cheapest such move and its cost."""
+    options = build_candidates(spec, catalog, blocked)
+    region_of = {p.job: p.region_key for p in plan.placements}
+    touched: dict[str, set[str]] = {
+        j.name: set(j.inputs) | {o.name for o in j.outputs} for j in spec.jobs
+    }
+    out: dict[str, RunnerUp | None] = {}
+    for job in spec.jobs:
+        current = plan.placement(job.name)
+        names = touched[job.name]
+
+        def data_cost(regions: dict[str, str], names: set[str] = names) -> Decimal:
+            return sum(
+                (t.usd for t in transfers_for(spec, catalog, regions) if t.dataset in names),
+                Decimal(0),
+            )
+
+        base = current.usd + data_cost(region_of)
+        best: RunnerUp | None = None
+        for opt in options[job.name]:
+            if opt.region == current.region_key:
+                continue
+            extra = opt.usd + data_cost({**region_of, job.name: opt.region}) - base
+            if best is None or (extra, opt.region) < (best.extra_usd, best.region):
+                best = RunnerUp(job.name, opt.region, opt.offering.instance_type, extra)
+        out[job.name] = best
+    return out

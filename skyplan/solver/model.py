@@ -1,0 +1,210 @@
+"""The CP-SAT model (built as a CpModelProto, no I/O): placements, copies and their egress.
+
+Money is an integer number of micro-dollars (1e-6 USD); every cost term is rounded to the nearest
+micro-dollar before it enters the objective.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from skyplan.catalog.models import Catalog, egress_usd_per_gb
+from skyplan.solver.candidates import Candidates
+from skyplan.spec.model import Dataset, SkySpec
+from skyplan.units import micro_usd
+
+
+def neg(literal: int) -> int:
+    """The negation of a literal in CpModelProto's encoding."""
+    return -literal - 1
+
+
+class ProtoBuilder:
+    """A thin writer of CpModelProto rows: boolean variables, clauses, linear rows, objective."""
+
+    def __init__(self) -> None:
+        from ortools.sat.python import cp_model_helper as cmh
+
+        self.proto: Any = cmh.CpModelProto()
+        self.obj_vars: list[int] = []
+        self.obj_coeffs: list[int] = []
+
+    @property
+    def num_vars(self) -> int:
+        """How many variables the model has."""
+        return len(self.proto.variables)
+
+    def new_bool(self) -> int:
+        """A fresh 0/1 variable."""
+        v = self.proto.variables.add()
+        v.domain.extend([0, 1])
+        return self.num_vars - 1
+
+    def exactly_one(self, literals: list[int]) -> None:
+        """Exactly one of `literals` is true."""
+        self.proto.constraints.add().exactly_one.literals.extend(literals)
+
+    def implies(self, a: int, b: int) -> None:
+        """a => b."""
+        self.proto.constraints.add().bool_or.literals.extend([neg(a), b])
+
+    def linear(
+        self, variables: list[int], coeffs: list[int], lo: int, hi: int, enforce: int | None = None
+    ) -> None:
+        """lo <= sum(coeffs * variables) <= hi, optionally only when `enforce` is true."""
+        ct = self.proto.constraints.add()
+        if enforce is not None:
+            ct.enforcement_literal.append(enforce)
+        ct.linear.vars.extend(variables)
+        ct.linear.coeffs.extend(coeffs)
+        ct.linear.domain.extend([lo, hi])
+
+    def cost(self, var: int, micro: int) -> None:
+        """Add micro * var to the objective."""
+        if micro:
+            self.obj_vars.append(var)
+            self.obj_coeffs.append(micro)
+
+    def finish(self) -> Any:
+        """The proto with its objective set."""
+        self.proto.objective.vars.extend(self.obj_vars)
+        self.proto.objective.coeffs.extend(self.obj_coeffs)
+        return self.proto
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    """A quota constraint of the model, with the literal that enforces it."""
+
+    region: str
+    resource: str
+    limit: int
+    literal: int
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """The proto plus how to read a solution back: one variable per option of each job."""
+
+    proto: Any
+    option_vars: tuple[tuple[int, ...], ...]
+    quota_rows: tuple[QuotaRow, ...]
+    num_vars: int
+
+
+def _reader_literals(
+    cands: Candidates, opt_vars: list[list[int]], d: Dataset
+) -> dict[str, list[int]]:
+    """Region -> literals of reader options placed there."""
+    index = {jo.job.name: i for i, jo in enumerate(cands.jobs)}
+    out: dict[str, list[int]] = defaultdict(list)
+    for reader in d.readers:
+        i = index[reader]
+        for opt, var in zip(cands.jobs[i].options, opt_vars[i], strict=True):
+            out[opt.region].append(var)
+    return out
+
+
+def _copy_literal(b: ProtoBuilder, literals: list[int]) -> int:
+    """A literal true when some reader runs in a region (a copy must be made there)."""
+    if len(literals) == 1:
+        return literals[0]
+    c = b.new_bool()
+    for lit in literals:
+        b.implies(lit, c)
+    return c
+
+
+def _add_transfers(
+    b: ProtoBuilder, spec: SkySpec, catalog: Catalog, cands: Candidates, opt_vars: list[list[int]]
+) -> None:
+    regions = catalog.region_by_key
+    index = {jo.job.name: i for i, jo in enumerate(cands.jobs)}
+    for d in spec.datasets:
+        if not d.readers:
+            continue
+        readers_at = _reader_literals(cands, opt_vars, d)
+        if d.location is not None:
+            home = regions[d.location]
+            for r in sorted(readers_at):
+                rate = egress_usd_per_gb(catalog, home, regions[r], spec.peering)
+                micro = micro_usd(d.size_gb * rate)
+                if micro:
+                    b.cost(_copy_literal(b, readers_at[r]), micro)
+            continue
+        p = index[d.producer or ""]
+        producer_at: dict[str, list[int]] = defaultdict(list)
+        for opt, var in zip(cands.jobs[p].options, opt_vars[p], strict=True):
+            producer_at[opt.region].append(var)
+        for r in sorted(readers_at):
+            by_rate: dict[Decimal, list[int]] = defaultdict(list)
+            for s in sorted(producer_at):
+                rate = egress_usd_per_gb(catalog, regions[s], regions[r], spec.peering)
+                if micro_usd(d.size_gb * rate):
+                    by_rate[rate].extend(producer_at[s])
+            if not by_rate:
+                continue
+            copy = _copy_literal(b, readers_at[r])
+            for rate in sorted(by_rate):
+                z = b.new_bool()  # a copy to r from a producer region priced at `rate`
+                lits = by_rate[rate]
+                b.linear([z, copy, *lits], [1, -1] + [-1] * len(lits), -1, 1 << 40)
+                b.cost(z, micro_usd(d.size_gb * rate))
+
+
+def _add_quotas(
+    b: ProtoBuilder, catalog: Catalog, cands: Candidates, opt_vars: list[list[int]]
+) -> list[QuotaRow]:
+    rows: list[QuotaRow] = []
+    for (region, resource), limit in sorted(catalog.quota_limits.items()):
+        variables: list[int] = []
+        coeffs: list[int] = []
+        for jo, vars_ in zip(cands.jobs, opt_vars, strict=True):
+            for opt, var in zip(jo.options, vars_, strict=True):
+                o = opt.offering
+                if opt.region != region:
+                    continue
+                if resource == "vcpus":
+                    use = o.vcpus
+                else:
+                    use = o.accelerator_count if resource == f"gpus:{o.accelerator.upper()}" else 0
+                if use:
+                    variables.append(var)
+                    coeffs.append(use * jo.job.nodes)
+        if variables:
+            lit = b.new_bool()
+            b.linear(variables, coeffs, 0, limit, enforce=lit)
+            b.proto.assumptions.append(lit)
+            rows.append(QuotaRow(region, resource, limit, lit))
+    return rows
+
+
+def build_model(
+    spec: SkySpec, catalog: Catalog, cands: Candidates, budget_micro: int | None = None
+) -> BuiltModel:
+    """Variables: one per job option; one per (data set, reader region) copy; one per
+    (produced data set, reader region, egress price class of the producer's region)."""
+    b = ProtoBuilder()
+    opt_vars: list[list[int]] = []
+    for jo in cands.jobs:
+        vars_ = [b.new_bool() for _ in jo.options]
+        b.exactly_one(vars_)
+        for var, opt in zip(vars_, jo.options, strict=True):
+            b.cost(var, opt.micro)
+        opt_vars.append(vars_)
+    _add_transfers(b, spec, catalog, cands, opt_vars)
+    quota_rows = _add_quotas(b, catalog, cands, opt_vars)
+    if budget_micro is not None:
+        b.linear(list(b.obj_vars), list(b.obj_coeffs), 0, budget_micro)
+    # hint: every job at its cheapest option
+    for jo, vars_ in zip(cands.jobs, opt_vars, strict=True):
+        if vars_:
+            best = min(range(len(vars_)), key=lambda k: (jo.options[k].micro, k))
+            for k, var in enumerate(vars_):
+                b.proto.solution_hint.vars.append(var)
+                b.proto.solution_hint.values.append(1 if k == best else 0)
+    proto = b.finish()
+    return BuiltModel(proto, tuple(tuple(v) for v in opt_vars), tuple(quota_rows), b.num_vars)

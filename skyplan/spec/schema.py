@@ -1,0 +1,124 @@
+"""The raw sky spec: pydantic models shaped exactly like the YAML (extra keys forbidden)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from skyplan.units import UnitError, memory_gib, parse_accelerators, positive, size_gb, to_decimal
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}$"
+ITEM_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
+
+
+def _unit(parse: Any) -> Any:
+    """Wrap a units parser so that its UnitError becomes a pydantic validation message."""
+
+    def check(value: object) -> object:
+        try:
+            return parse(value)
+        except UnitError as e:
+            raise ValueError(str(e)) from None
+
+    return check
+
+
+SizeGB = Annotated[Decimal, BeforeValidator(_unit(size_gb))]
+MemoryGiB = Annotated[Decimal, BeforeValidator(_unit(memory_gib))]
+Hours = Annotated[Decimal, BeforeValidator(_unit(lambda v: positive(v, "hours")))]
+Cpus = Annotated[Decimal, BeforeValidator(_unit(lambda v: positive(v, "cpus")))]
+Usd = Annotated[Decimal, BeforeValidator(_unit(lambda v: to_decimal(v, "amount in USD")))]
+
+
+class _Raw(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class RawResources(_Raw):
+    """`jobs.<name>.resources`."""
+
+    cpus: Cpus | None = None
+    memory: MemoryGiB | None = None
+    accelerators: tuple[str, int] | None = None
+    spot: bool = False
+
+    @field_validator("accelerators", mode="before")
+    @classmethod
+    def _accel(cls, value: object) -> object:
+        try:
+            return parse_accelerators(value)
+        except UnitError as e:
+            raise ValueError(str(e)) from None
+
+
+class RawJob(_Raw):
+    """`jobs.<name>`."""
+
+    run: str = Field(min_length=1)
+    resources: RawResources = RawResources()
+    nodes: int = Field(default=1, ge=1, le=10_000)
+    hours: Hours
+    inputs: tuple[str, ...] = ()
+    outputs: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], SizeGB] = {}
+    regions: tuple[str, ...] | None = None
+    after: tuple[str, ...] = ()
+
+
+class RawDataset(_Raw):
+    """`datasets.<name>`."""
+
+    size: SizeGB
+    location: str
+    uri: str | None = None
+    jurisdictions: tuple[str, ...] | None = Field(default=None, min_length=1)
+
+
+class RawPolicy(_Raw):
+    """`policy`."""
+
+    jurisdictions: tuple[str, ...] | None = Field(default=None, min_length=1)
+    avoid: tuple[str, ...] = ()
+
+
+class RawPeering(_Raw):
+    """One `peering` entry."""
+
+    clouds: tuple[str, str]
+    usd_per_gb: Usd = Field(ge=0)
+
+
+class RawSpec(_Raw):
+    """The whole `sky.yaml`."""
+
+    version: Literal[1]
+    name: str = Field(pattern=NAME_PATTERN)
+    clouds: tuple[str, ...] | None = Field(default=None, min_length=1)
+    budget_usd: Usd | None = Field(default=None, gt=0)
+    catalog: str | None = None
+    policy: RawPolicy = RawPolicy()
+    peering: tuple[RawPeering, ...] = ()
+    datasets: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], RawDataset] = {}
+    jobs: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], RawJob] = Field(min_length=1)
+
+
+def model_fields_at(path: tuple[str | int, ...]) -> tuple[str, ...]:
+    """The keys allowed in the mapping at `path` of the YAML, for 'did you mean' on unknown keys."""
+    model: type[BaseModel] | None
+    match path:
+        case ():
+            model = RawSpec
+        case ("policy",):
+            model = RawPolicy
+        case ("peering", int()):
+            model = RawPeering
+        case ("datasets", str()):
+            model = RawDataset
+        case ("jobs", str()):
+            model = RawJob
+        case ("jobs", str(), "resources"):
+            model = RawResources
+        case _:
+            model = None
+    return tuple(model.model_fields) if model is not None else ()
