@@ -1,0 +1,123 @@
+"""Filtering and ranking the catalog for `skyplan catalog offerings|regions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from skyplan.catalog.models import Catalog, Offering
+from skyplan.errors import InputError
+from skyplan.units import UnitError, memory_gib, parse_accelerators
+
+
+@dataclass(frozen=True)
+class OfferingQuery:
+    """Filters for offerings; empty tuples mean 'any'."""
+
+    clouds: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    accelerator: str | None = None
+    accelerator_count: int = 0
+    min_cpus: Decimal = Decimal(0)
+    min_memory_gib: Decimal = Decimal(0)
+    jurisdictions: tuple[str, ...] = ()
+    spot: bool = False
+
+    @classmethod
+    def from_options(
+        cls,
+        clouds: list[str],
+        regions: list[str],
+        accelerator: str | None,
+        min_cpus: float,
+        min_memory: str | None,
+        jurisdictions: list[str],
+        spot: bool,
+    ) -> OfferingQuery:
+        """A query from command-line options; bad values raise InputError (exit 2)."""
+        try:
+            accel = parse_accelerators(accelerator) if accelerator else None
+            memory = memory_gib(min_memory) if min_memory else Decimal(0)
+        except UnitError as e:
+            raise InputError(str(e), hint="e.g. --accelerator H100:8 --min-memory 64GB") from None
+        return cls(
+            clouds=tuple(clouds),
+            regions=tuple(regions),
+            accelerator=accel[0] if accel else None,
+            accelerator_count=accel[1] if accel and ":" in str(accelerator) else 0,
+            min_cpus=Decimal(str(min_cpus)),
+            min_memory_gib=memory,
+            jurisdictions=tuple(jurisdictions),
+            spot=spot,
+        )
+
+
+def _check_known(cat: Catalog, q: OfferingQuery) -> None:
+    for c in q.clouds:
+        if c not in cat.clouds:
+            raise InputError(f"unknown cloud {c!r}", hint=f"known clouds: {', '.join(cat.clouds)}")
+    if q.accelerator and q.accelerator.lower() not in {a.lower() for a in cat.accelerators}:
+        raise InputError(
+            f"no offering has accelerator {q.accelerator!r}",
+            hint=f"accelerators in the catalog: {', '.join(cat.accelerators)}",
+        )
+
+
+def _matches(cat: Catalog, o: Offering, q: OfferingQuery) -> bool:
+    if q.clouds and o.cloud not in q.clouds:
+        return False
+    if q.regions and o.region not in q.regions and o.region_key not in q.regions:
+        return False
+    if o.vcpus < q.min_cpus or o.memory_gib < q.min_memory_gib:
+        return False
+    if q.accelerator and (
+        o.accelerator.lower() != q.accelerator.lower() or o.accelerator_count < q.accelerator_count
+    ):
+        return False
+    tags = cat.region_by_key[o.region_key].tags
+    return all(j in tags for j in q.jurisdictions)
+
+
+def query_offerings(cat: Catalog, q: OfferingQuery) -> list[dict[str, str]]:
+    """Matching offerings as display rows, cheapest first (per accelerator when one is asked)."""
+    _check_known(cat, q)
+    found = [o for o in cat.offerings if _matches(cat, o, q)]
+    found.sort(key=lambda o: (o.hourly(q.spot), o.cloud, o.region, o.instance_type))
+    return [
+        {
+            "cloud": o.cloud,
+            "region": o.region,
+            "instance": o.instance_type,
+            "vCPUs": str(o.vcpus),
+            "GiB": f"{o.memory_gib.normalize():f}",
+            "accelerator": f"{o.accelerator}:{o.accelerator_count}" if o.accelerator else "",
+            "$/h": f"{o.price:.4f}",
+            "spot $/h": f"{o.spot_price:.4f}" if o.spot_price is not None else "",
+        }
+        for o in found
+    ]
+
+
+def query_regions(
+    cat: Catalog, clouds: list[str], jurisdictions: list[str], continent: str | None
+) -> list[dict[str, str]]:
+    """Regions matching the filters, by cloud then name, with their offering counts."""
+    for c in clouds:
+        if c not in cat.clouds:
+            raise InputError(f"unknown cloud {c!r}", hint=f"known clouds: {', '.join(cat.clouds)}")
+    counts = {k: len(v) for k, v in cat.offerings_by_region.items()}
+    return [
+        {
+            "cloud": r.cloud,
+            "region": r.region,
+            "name": r.display_name,
+            "country": r.country,
+            "jurisdictions": ";".join(sorted(r.tags)),
+            "continent": r.continent,
+            "offerings": str(counts.get(r.key, 0)),
+        }
+        for r in cat.regions
+        if (not clouds or r.cloud in clouds)
+        and all(j in r.tags for j in jurisdictions)
+        and (continent is None or r.continent == continent)
+    ]

@@ -1,0 +1,85 @@
+"""The `skyplan` typer app and its one error boundary: SkyplanError -> message + exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from skyplan import __version__
+
+app = typer.Typer(
+    name="skyplan",
+    help="Compile one sky spec into the cheapest lawful placement across AWS, GCP and Azure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"skyplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """skyplan: plan and apply work across clouds as if they were one."""
+
+
+def _register() -> None:
+    from skyplan.cli import catalog_cmd, plan_cmd
+
+    plan_cmd.register(app)
+    app.add_typer(catalog_cmd.catalog_app, name="catalog")
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point: run the app, turning every SkyplanError into its exit code."""
+    from skyplan.errors import SkyplanError
+
+    try:
+        app(standalone_mode=False)
+    except SkyplanError as e:
+        _print_error(e.render())
+        if os.environ.get("SKYPLAN_DEBUG"):
+            raise
+        sys.exit(e.exit_code)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        _print_error("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and real bugs
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+        if os.environ.get("SKYPLAN_DEBUG"):
+            raise
+        _print_error(
+            f"internal error (a bug in skyplan): {type(e).__name__}: {e}\n"
+            "  To fix: re-run with SKYPLAN_DEBUG=1 for the traceback and report it"
+        )
+        sys.exit(1)
+
+
+def _print_error(text: str) -> None:
+    lines = text.splitlines() or [""]
+    sys.stderr.write("error: " + lines[0] + "\n")
+    for line in lines[1:]:
+        sys.stderr.write(line + "\n")

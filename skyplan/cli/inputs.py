@@ -1,0 +1,25 @@
+"""Loading what a command needs: the catalog (flag, spec's `catalog:`, or embedded) and the spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skyplan.catalog.models import Catalog
+from skyplan.spec.model import SkySpec
+
+
+def load_catalog_option(catalog_dir: Path | None) -> Catalog:
+    """The catalog in `catalog_dir`, or the embedded default."""
+    from skyplan.catalog.load import load_catalog, load_embedded_catalog
+
+    return load_catalog(catalog_dir) if catalog_dir is not None else load_embedded_catalog()
+
+
+def load_spec_and_catalog(spec_path: Path, catalog_dir: Path | None) -> tuple[SkySpec, Catalog]:
+    """Read sky.yaml, pick its catalog (--catalog wins over `catalog:`), resolve the spec."""
+    from skyplan.spec.load import load_raw_spec
+    from skyplan.spec.resolve import catalog_dir_of, resolve
+
+    raw, located = load_raw_spec(spec_path)
+    catalog = load_catalog_option(catalog_dir or catalog_dir_of(raw, spec_path))
+    return resolve(raw, located, catalog), catalog

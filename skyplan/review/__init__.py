@@ -1,0 +1,1 @@
+"""Reviewing plans: markdown for pull requests (and, later, diffs of two plans)."""
