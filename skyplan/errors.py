@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def did_you_mean(word: str, options: Iterable[object]) -> str | None:
+    """'did you mean X?' for the closest of `options`, or None when nothing is close."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-_SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_SIZE_RE = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
 DECIMAL_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15}
 BINARY_UNITS = {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}
@@ -21,22 +21,28 @@ class UnitError(ValueError):
     """A value that is not a valid quantity; the message says what was expected."""
 
 
-def to_decimal(value: object, what: str = "number") -> Decimal:
+def to_decimal(value: object, what: str | None = None) -> Decimal:
     """A finite Decimal from an int, float or numeric string (floats via their shortest repr)."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a {what}, got {value!r}")
+        raise UnitError(_not_a_number(value, what))
     try:
         if isinstance(value, float):
             d = Decimal(repr(value))
         elif isinstance(value, int | str | Decimal):
             d = Decimal(str(value).strip())
         else:
-            raise UnitError(f"expected a {what}, got {value!r}")
+            raise UnitError(_not_a_number(value, what))
     except InvalidOperation:
-        raise UnitError(f"expected a {what}, got {value!r}") from None
+        raise UnitError(_not_a_number(value, what)) from None
     if not d.is_finite():
-        raise UnitError(f"expected a finite {what}, got {value!r}")
+        raise UnitError(_not_a_number(value, what, "finite number"))
     return d
+
+
+def _not_a_number(value: object, what: str | None, kind: str = "number") -> str:
+    """`hours must be a number, got '3h'`, or `expected a number, got '3h'` for no field name."""
+    got = f"got {value!r}"
+    return f"{what} must be a {kind}, {got}" if what else f"expected a {kind}, {got}"
 
 
 def parse_bytes(value: object, bare_unit: str) -> Decimal:
@@ -86,8 +92,10 @@ def parse_accelerators(value: object) -> tuple[str, int] | None:
             raise UnitError(f"name exactly one accelerator, like {{A100: 1}}, got {value!r}")
         ((name, count),) = value.items()
     elif isinstance(value, str):
-        name, _, count_s = value.partition(":")
-        count = count_s.strip() if count_s else 1
+        name, sep, count_s = value.partition(":")
+        count = count_s.strip() if sep else 1
+        if sep and not count:
+            raise UnitError(f"accelerator count is missing after ':', got {value!r}")
     else:
         raise UnitError(f"expected NAME:COUNT like A100:1, got {value!r}")
     name = str(name).strip()

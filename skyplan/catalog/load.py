@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +40,7 @@ OFFERING_COLUMNS = (
 )
 EGRESS_COLUMNS = ("cloud", "scope", "usd_per_gb")
 QUOTA_COLUMNS = ("cloud", "region", "resource", "limit")
+FILES = ("regions.csv", "offerings.csv", "egress.csv", "quotas.csv")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 T = TypeVar("T")
@@ -65,21 +66,32 @@ class _Collector:
     def raise_if_any(self) -> None:
         if not self.problems:
             return
-        shown = self.problems[:MAX_PROBLEMS]
-        if len(self.problems) > MAX_PROBLEMS:
-            extra = len(self.problems) - MAX_PROBLEMS
+        ordered = sorted(self.problems, key=_file_line)
+        shown = ordered[:MAX_PROBLEMS]
+        if len(ordered) > MAX_PROBLEMS:
+            extra = len(ordered) - MAX_PROBLEMS
             shown.append(Problem(None, f"... and {extra} more problems"))
         raise CatalogError(shown)
 
 
-def _rows(path: Path, columns: tuple[str, ...], errs: _Collector) -> Iterator[tuple[int, dict]]:
-    """(line, row) pairs of a CSV with a header, checking the required columns exist."""
+def _file_line(p: Problem) -> tuple[int, str, int]:
+    """Problems in file order (regions, offerings, egress, quotas), then line order."""
+    if p.where is None:
+        return (len(FILES), "", 0)
+    name = Path(p.where.file).name
+    rank = FILES.index(name) if name in FILES else len(FILES)
+    return (rank, p.where.file, p.where.line or 0)
+
+
+def _read(path: Path, columns: tuple[str, ...], errs: _Collector) -> list[tuple[int, dict]] | None:
+    """(line, row) pairs of a CSV with a header; None when the header lacks required columns."""
+    out: list[tuple[int, dict]] = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:
             errs.add(Where(str(path), 1), "empty file: expected a header row")
-            return
+            return None
         header = [h.strip() for h in header]
         missing = [c for c in columns if c not in header]
         if missing:
@@ -88,7 +100,7 @@ def _rows(path: Path, columns: tuple[str, ...], errs: _Collector) -> Iterator[tu
                 f"missing column(s) {', '.join(missing)}",
                 f"the header must include: {','.join(columns)}",
             )
-            return
+            return None
         for raw in reader:
             if not raw or all(not c.strip() for c in raw):
                 continue
@@ -100,7 +112,24 @@ def _rows(path: Path, columns: tuple[str, ...], errs: _Collector) -> Iterator[tu
                     "quote fields that contain commas",
                 )
                 continue
-            yield line, {h: v.strip() for h, v in zip(header, raw, strict=True)}
+            out.append((line, {h: v.strip() for h, v in zip(header, raw, strict=True)}))
+    return out
+
+
+def _parse_rows(
+    path: Path,
+    rows: list[tuple[int, dict]] | None,
+    parse: Callable[[dict], T],
+    errs: _Collector,
+) -> list[tuple[int, T]]:
+    """Parse every row with `parse`, recording a Problem per bad row."""
+    out: list[tuple[int, T]] = []
+    for line, row in rows or ():
+        try:
+            out.append((line, parse(row)))
+        except _RowError as e:
+            errs.add(Where(str(path), line, field=e.column), e.message, e.hint)
+    return out
 
 
 def _parse_file(
@@ -109,14 +138,8 @@ def _parse_file(
     parse: Callable[[dict], T],
     errs: _Collector,
 ) -> list[tuple[int, T]]:
-    """Parse every row with `parse`, recording a Problem per bad row."""
-    out: list[tuple[int, T]] = []
-    for line, row in _rows(path, columns, errs):
-        try:
-            out.append((line, parse(row)))
-        except _RowError as e:
-            errs.add(Where(str(path), line, field=e.column), e.message, e.hint)
-    return out
+    """Read and parse a whole CSV file."""
+    return _parse_rows(path, _read(path, columns, errs), parse, errs)
 
 
 def _num(row: dict, col: str, *, integer: bool = False, optional: bool = False) -> Decimal | None:
@@ -233,8 +256,11 @@ def _check_unique(
 
 
 def _check_regions(
-    path: Path, items: list[tuple[int, T]], known: set[str], errs: _Collector
+    path: Path, items: list[tuple[int, T]], known: set[str] | None, errs: _Collector
 ) -> None:
+    """Every row names a region of regions.csv (unchecked when regions.csv was unreadable)."""
+    if known is None:
+        return
     for line, item in items:
         key = f"{item.cloud}:{item.region}"  # type: ignore[attr-defined]
         if key not in known:
@@ -263,7 +289,8 @@ def load_catalog(directory: Path | str) -> Catalog:
                 "a catalog folder needs offerings.csv, regions.csv and egress.csv (SPEC section 3)",
             )
     errs.raise_if_any()
-    regions = _parse_file(root / "regions.csv", REGION_COLUMNS, _region, errs)
+    region_rows = _read(root / "regions.csv", REGION_COLUMNS, errs)
+    regions = _parse_rows(root / "regions.csv", region_rows, _region, errs)
     offerings = _parse_file(root / "offerings.csv", OFFERING_COLUMNS, _offering, errs)
     egress = _parse_file(root / "egress.csv", EGRESS_COLUMNS, _egress, errs)
     quota_path = root / "quotas.csv"
@@ -274,7 +301,7 @@ def load_catalog(directory: Path | str) -> Catalog:
     )
     _check_unique(root / "egress.csv", egress, lambda e: (e.cloud, e.scope), errs)
     _check_unique(quota_path, quotas, lambda q: (q.cloud, q.region, q.resource), errs)
-    known = {r.key for _, r in regions}
+    known = None if region_rows is None else {r.key for _, r in regions}
     _check_regions(root / "offerings.csv", offerings, known, errs)
     _check_regions(quota_path, quotas, known, errs)
     errs.raise_if_any()

@@ -63,12 +63,11 @@ def main() -> None:
     except KeyboardInterrupt:
         _print_error("interrupted")
         sys.exit(130)
-    except Exception as e:  # click usage errors and real bugs
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+    except typer.TyperException as e:
+        # typer vendors click; its usage errors (exit 2) and other click errors derive from this
+        _show_usage_error(e)
+        sys.exit(e.exit_code)
+    except Exception as e:  # a real bug
         if os.environ.get("SKYPLAN_DEBUG"):
             raise
         _print_error(
@@ -76,6 +75,15 @@ def main() -> None:
             "  To fix: re-run with SKYPLAN_DEBUG=1 for the traceback and report it"
         )
         sys.exit(1)
+
+
+def _show_usage_error(e: typer.TyperException) -> None:
+    """Print a typer/click error the way click does: usage line, hint, `Error: ...`."""
+    show = getattr(e, "show", None)
+    if callable(show):
+        show()
+    else:
+        sys.stderr.write(f"Error: {e.format_message()}\n")
 
 
 def _print_error(text: str) -> None:

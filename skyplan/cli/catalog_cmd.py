@@ -43,7 +43,7 @@ def offerings(
         cloud, region, accelerator, min_cpus, min_memory, jurisdiction, spot
     )
     rows = query_offerings(cat, q)
-    _show(rows[:limit] if limit else rows, len(rows), fmt, "offerings")
+    _show(rows[:limit] if limit else rows, len(rows), fmt, "offering")
 
 
 @catalog_app.command("regions")
@@ -62,17 +62,17 @@ def regions(
 
     cat = load_catalog_option(catalog)
     rows = query_regions(cat, cloud, jurisdiction, continent)
-    _show(rows, len(rows), fmt, "regions")
+    _show(rows, len(rows), fmt, "region")
 
 
-def _show(rows: list[dict[str, str]], total: int, fmt: Format, what: str) -> None:
+def _show(rows: list[dict[str, str]], total: int, fmt: Format, noun: str) -> None:
     if fmt is Format.json:
         import json
 
         typer.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        typer.echo(f"No {what} match.")
+        typer.echo(f"No {noun}s match.")
         return
     headers = tuple(rows[0])
     if fmt is Format.markdown:
@@ -82,7 +82,7 @@ def _show(rows: list[dict[str, str]], total: int, fmt: Format, what: str) -> Non
             typer.echo("| " + " | ".join(r.values()) + " |")
         return
     from skyplan.cli.render import console, table
-    from skyplan.review.summary import Row
+    from skyplan.review.summary import Row, count_of
 
-    shown = f"{len(rows)} of {total}" if total > len(rows) else str(total)
-    console().print(table(f"{shown} {what}", headers, [Row(tuple(r.values())) for r in rows]))
+    title = count_of(total, noun) if total == len(rows) else f"{len(rows)} of {total} {noun}s"
+    console().print(table(title, headers, [Row(tuple(r.values())) for r in rows]))

@@ -9,6 +9,7 @@ from skyplan.review.summary import (
     PLACEMENT_HEADERS,
     TRANSFER_HEADERS,
     Row,
+    count_of,
     placement_rows,
     solver_text,
     transfer_rows,
@@ -33,11 +34,12 @@ def plan_markdown(
 ) -> str:
     """The plan with totals, placements and transfers; ends with a newline."""
     clouds = ", ".join(plan.clouds())
+    jobs = count_of(len(plan.placements), "job")
     out = [
         f"### skyplan plan `{plan.stack}`: {fmt_usd(plan.total_usd)}",
         "",
         f"**{fmt_usd(plan.total_usd)}** total = {fmt_usd(plan.compute_usd)} compute + "
-        f"{fmt_usd(plan.transfer_usd)} transfer, {len(plan.placements)} jobs on {clouds}.",
+        f"{fmt_usd(plan.transfer_usd)} transfer, {jobs} on {clouds}.",
     ]
     if budget is not None:
         out.append(f"Budget {fmt_usd(budget)}: {fmt_usd(budget - plan.total_usd)} to spare.")

@@ -35,6 +35,11 @@ def _num(value: object) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def count_of(n: int, noun: str) -> str:
+    """`1 job`, `3 jobs`: a count with its noun in the right number."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def runner_up_text(r: RunnerUp | None) -> str:
     """`gcp:europe-west1 +$1.20`, or `none` when the job has nowhere else to go."""
     if r is None:

@@ -121,9 +121,16 @@ def _pareto(offers: list[Offering], spot: bool) -> list[Offering]:
     )
     kept: list[Offering] = []
     for o in offers:
-        if not any(k.vcpus <= o.vcpus and k.accelerator_count <= o.accelerator_count for k in kept):
+        if not any(_uses_no_more(k, o) for k in kept):
             kept.append(o)
     return kept
+
+
+def _uses_no_more(k: Offering, o: Offering) -> bool:
+    """Whether `k` draws on no quota more than `o` does (GPU quotas are per accelerator name)."""
+    same_gpu = k.accelerator.upper() == o.accelerator.upper()
+    gpus_ok = k.accelerator_count == 0 or (same_gpu and k.accelerator_count <= o.accelerator_count)
+    return k.vcpus <= o.vcpus and gpus_ok
 
 
 def _by_region(

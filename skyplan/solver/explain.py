@@ -3,29 +3,45 @@ and each job's runner-up region."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from skyplan.catalog.models import Catalog
 from skyplan.plan import Plan
 from skyplan.solver.blocked import Block
-from skyplan.solver.candidates import build_candidates, fits, region_rules
+from skyplan.solver.candidates import RegionRule, build_candidates, fits, region_rules
 from skyplan.solver.costs import transfers_for
 from skyplan.spec.model import Job, SkySpec
 from skyplan.units import fmt_usd
 
 
 def _needs(job: Job) -> str:
-    parts = [f"{job.cpus} vCPUs", f"{job.memory_gib.normalize():f} GiB"]
+    """What the job asks for, leaving out what it does not ask for (cpus or memory of 0)."""
+    parts = []
+    if job.cpus:
+        parts.append(f"{job.cpus.normalize():f} vCPUs")
+    if job.memory_gib:
+        parts.append(f"{job.memory_gib.normalize():f} GiB")
     if job.accelerator:
         parts.append(f"{job.accelerator_count}x {job.accelerator}")
-    return ", ".join(parts)
+    return ", ".join(parts) or "any size"
 
 
 def _names(keys: list[str], limit: int = 5) -> str:
     shown = ", ".join(keys[:limit])
     return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def _rules_job_first(spec: SkySpec, job: Job) -> list[RegionRule]:
+    """The region rules with the job's own (its regions, its data's jurisdictions) first."""
+    # In this order the rule that empties the set is the one at odds with what the job asked
+    # for, instead of the job's allow-list taking the blame for everything a policy removed.
+    spec_wide = {
+        name for name, _ in region_rules(spec, replace(job, regions=None, restriction=frozenset()))
+    }
+    rules = region_rules(spec, job)
+    return [r for r in rules if r[0] not in spec_wide] + [r for r in rules if r[0] in spec_wide]
 
 
 def _job_reason(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], job: Job) -> str:
@@ -37,7 +53,7 @@ def _job_reason(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], job:
         extra = f" (accelerators in the catalog: {known})" if job.accelerator else ""
         return f"job {job.name}: no offering in the catalog{accel} fits ({_needs(job)}){extra}"
     left = sorted({o.region_key for o in fitting})
-    for rule_name, rule in region_rules(spec, job):
+    for rule_name, rule in _rules_job_first(spec, job):
         kept = [k for k in left if rule(catalog.region_by_key[k])]
         if not kept:
             return (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from skyplan.catalog.models import Catalog, egress_usd_per_gb
@@ -31,6 +30,9 @@ class ProtoBuilder:
         self.proto: Any = cmh.CpModelProto()
         self.obj_vars: list[int] = []
         self.obj_coeffs: list[int] = []
+        # how derived variables follow from the placements, to complete a solution hint
+        self.any_of: list[tuple[int, list[int]]] = []
+        self.copy_from: list[tuple[int, int, list[int]]] = []
 
     @property
     def num_vars(self) -> int:
@@ -115,6 +117,7 @@ def _copy_literal(b: ProtoBuilder, literals: list[int]) -> int:
     c = b.new_bool()
     for lit in literals:
         b.implies(lit, c)
+    b.any_of.append((c, literals))
     return c
 
 
@@ -140,19 +143,43 @@ def _add_transfers(
         for opt, var in zip(cands.jobs[p].options, opt_vars[p], strict=True):
             producer_at[opt.region].append(var)
         for r in sorted(readers_at):
-            by_rate: dict[Decimal, list[int]] = defaultdict(list)
-            for s in sorted(producer_at):
-                rate = egress_usd_per_gb(catalog, regions[s], regions[r], spec.peering)
-                if micro_usd(d.size_gb * rate):
-                    by_rate[rate].extend(producer_at[s])
-            if not by_rate:
-                continue
-            copy = _copy_literal(b, readers_at[r])
-            for rate in sorted(by_rate):
-                z = b.new_bool()  # a copy to r from a producer region priced at `rate`
-                lits = by_rate[rate]
-                b.linear([z, copy, *lits], [1, -1] + [-1] * len(lits), -1, 1 << 40)
-                b.cost(z, micro_usd(d.size_gb * rate))
+            _copy_from_producer(b, catalog, spec, d, r, producer_at, readers_at[r])
+
+
+def _copy_from_producer(
+    b: ProtoBuilder,
+    catalog: Catalog,
+    spec: SkySpec,
+    d: Dataset,
+    r: str,
+    producer_at: dict[str, list[int]],
+    readers: list[int],
+) -> None:
+    """Price the copy of a produced data set to reader region r, whatever region the producer is in.
+
+    Producer regions are grouped by their egress price to r (a handful of classes: r itself, same
+    cloud and continent, same cloud other continent, each other cloud). w_k says the copy comes
+    from class k: w_k <= [producer in k] and sum_k w_k >= [a reader is in r]. Unlike the textbook
+    product linearisation this keeps the LP relaxation tight, which is what lets CP-SAT prove
+    optimality on large plans.
+    """
+    regions = catalog.region_by_key
+    by_micro: dict[int, list[int]] = defaultdict(list)
+    for s in sorted(producer_at):
+        rate = egress_usd_per_gb(catalog, regions[s], regions[r], spec.peering)
+        by_micro[micro_usd(d.size_gb * rate)].extend(producer_at[s])
+    if set(by_micro) == {0}:
+        return
+    copy = _copy_literal(b, readers)
+    ws: list[int] = []
+    for micro in sorted(by_micro):
+        lits = by_micro[micro]
+        w = b.new_bool()
+        b.linear([w, *lits], [1] + [-1] * len(lits), -(1 << 40), 0)
+        b.cost(w, micro)
+        b.copy_from.append((w, copy, lits))
+        ws.append(w)
+    b.linear([*ws, copy], [1] * len(ws) + [-1], 0, 1 << 40)
 
 
 def _add_quotas(
@@ -199,12 +226,24 @@ def build_model(
     quota_rows = _add_quotas(b, catalog, cands, opt_vars)
     if budget_micro is not None:
         b.linear(list(b.obj_vars), list(b.obj_coeffs), 0, budget_micro)
-    # hint: every job at its cheapest option
+    _hint(b, cands, opt_vars)
+    proto = b.finish()
+    return BuiltModel(proto, tuple(tuple(v) for v in opt_vars), tuple(quota_rows), b.num_vars)
+
+
+def _hint(b: ProtoBuilder, cands: Candidates, opt_vars: list[list[int]]) -> None:
+    """A complete, feasible starting solution: every job at its cheapest option, copies implied.
+
+    (With quotas it may be infeasible; CP-SAT then just repairs or ignores it.)
+    """
+    values = [0] * b.num_vars
     for jo, vars_ in zip(cands.jobs, opt_vars, strict=True):
         if vars_:
             best = min(range(len(vars_)), key=lambda k: (jo.options[k].micro, k))
-            for k, var in enumerate(vars_):
-                b.proto.solution_hint.vars.append(var)
-                b.proto.solution_hint.values.append(1 if k == best else 0)
-    proto = b.finish()
-    return BuiltModel(proto, tuple(tuple(v) for v in opt_vars), tuple(quota_rows), b.num_vars)
+            values[vars_[best]] = 1
+    for c, sources in b.any_of:
+        values[c] = int(any(values[s] for s in sources))
+    for w, copy, lits in b.copy_from:
+        values[w] = int(bool(values[copy]) and any(values[s] for s in lits))
+    b.proto.solution_hint.vars.extend(range(b.num_vars))
+    b.proto.solution_hint.values.extend(values)

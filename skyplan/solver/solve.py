@@ -56,6 +56,7 @@ def _run(built: BuiltModel, time_limit: float, workers: int) -> Any:
     params.num_workers = workers
     params.random_seed = 0
     params.log_search_progress = False
+    params.linearization_level = 2
     wrapper = cmh.SolveWrapper()
     wrapper.set_parameters(params)
     return wrapper.solve(built.proto)

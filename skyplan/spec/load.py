@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from pydantic import ValidationError as PydanticError
+from pydantic_core import ErrorDetails
 
-from skyplan.errors import Problem, SpecError
+from skyplan.errors import Problem, SpecError, did_you_mean
+from skyplan.spec.refs import reference_problems
 from skyplan.spec.schema import NAME_PATTERN, RawSpec, model_fields_at
 from skyplan.spec.yamlpos import Located, PathKey, dotted, load_yaml
 
-
-def did_you_mean(word: str, options: object) -> str | None:
-    """'did you mean X?' for the closest of `options`, or None when nothing is close."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)  # type: ignore[attr-defined]
-    return f"did you mean {close[0]!r}?" if close else None
+#: What each list that may not be empty names, for "jobs must name at least one job".
+ITEM_NOUNS = {"jobs": "job", "clouds": "cloud", "jurisdictions": "jurisdiction"}
 
 
-def _problem(err: dict, located: Located) -> Problem:
+def _problem(err: ErrorDetails, located: Located) -> Problem:
     loc: PathKey = tuple(p for p in err["loc"] if p != "[key]")
     kind = err["type"]
     is_key = "[key]" in err["loc"]
@@ -34,6 +32,12 @@ def _problem(err: dict, located: Located) -> Problem:
             located.where(loc[:-1], dotted(loc)),
             f"missing required field {str(loc[-1])!r}",
             None,
+        )
+    if kind == "too_short" and loc and loc[-1] in ITEM_NOUNS:
+        field = str(loc[-1])
+        hint = None if loc == ("jobs",) else "name at least one, or leave it out"
+        return Problem(
+            located.where(loc), f"{field} must name at least one {ITEM_NOUNS[field]}", hint
         )
     if kind == "literal_error" and loc == ("version",):
         return Problem(located.where(loc), "unsupported version", "this skyplan reads `version: 1`")
@@ -65,6 +69,8 @@ def parse_spec(located: Located) -> RawSpec:
         return RawSpec.model_validate(located.data)
     except PydanticError as e:
         problems = [_problem(err, located) for err in e.errors()]
+    # references in the well-formed parts too, so that one run shows every problem (rule 6)
+    problems += reference_problems(located)
     problems.sort(key=lambda p: (p.where.line or 0, p.where.column or 0) if p.where else (0, 0))
     raise SpecError(problems)
 
@@ -73,3 +79,6 @@ def load_raw_spec(path: Path) -> tuple[RawSpec, Located]:
     """Load sky.yaml from disk into the raw spec plus its positions."""
     located = load_yaml(path)
     return parse_spec(located), located
+
+
+__all__ = ["did_you_mean", "load_raw_spec", "parse_spec"]

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import re
-from graphlib import CycleError, TopologicalSorter
+from decimal import Decimal
 from pathlib import Path
 
 from skyplan.catalog.models import Catalog, Peering
-from skyplan.errors import Problem, SpecError
-from skyplan.spec.load import did_you_mean, load_raw_spec
+from skyplan.errors import Problem, SpecError, did_you_mean
+from skyplan.spec.load import load_raw_spec
 from skyplan.spec.model import Dataset, Job, Output, Restriction, SkySpec, describe, satisfies
+from skyplan.spec.refs import check_refs, env_name, job_order, refs_of_raw
 from skyplan.spec.schema import RawJob, RawSpec
-from skyplan.spec.yamlpos import Located
+from skyplan.spec.yamlpos import Located, PathKey
 
 DEFAULT_CLOUDS = ("aws", "gcp", "azure")
 URI_RE = re.compile(r"^(s3://[^/]+/|gs://[^/]+/|az://[^/]+/[^/]+/|file://).*")
-
-
-def env_name(name: str) -> str:
-    """The upper-cased form used in SKYPLAN_INPUT_<NAME> / SKYPLAN_OUTPUT_<NAME>."""
-    return re.sub(r"[-.]", "_", name).upper()
 
 
 class _Checker:
@@ -30,17 +26,17 @@ class _Checker:
         self.problems: list[Problem] = []
         self.tags = frozenset(t for r in catalog.regions for t in r.tags)
 
-    def add(self, path: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+    def add(self, path: PathKey, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem(self.loc.where(path), message, hint))
 
-    def cloud(self, path: tuple[str | int, ...], cloud: str) -> bool:
+    def cloud(self, path: PathKey, cloud: str) -> bool:
         if cloud in self.cat.clouds:
             return True
         hint = did_you_mean(cloud, self.cat.clouds) or f"known clouds: {', '.join(self.cat.clouds)}"
         self.add(path, f"unknown cloud {cloud!r}", hint)
         return False
 
-    def region(self, path: tuple[str | int, ...], text: str, *, wildcard: bool) -> bool:
+    def region(self, path: PathKey, text: str, *, wildcard: bool) -> bool:
         """A `cloud:region` (or `cloud:*` when allowed) the catalog knows."""
         cloud, sep, region = text.partition(":")
         if not sep or not cloud or not region:
@@ -62,7 +58,7 @@ class _Checker:
             return False
         return True
 
-    def tag_list(self, path: tuple[str | int, ...], tags: tuple[str, ...]) -> frozenset[str]:
+    def tag_list(self, path: PathKey, tags: tuple[str, ...]) -> frozenset[str]:
         for i, tag in enumerate(tags):
             if tag not in self.tags:
                 hint = (
@@ -101,11 +97,9 @@ def _check_top(c: _Checker) -> tuple[str, ...]:
     return tuple(dict.fromkeys(clouds))
 
 
-def _check_datasets(c: _Checker) -> dict[str, str]:
-    """Check data set definitions; returns data set name -> producing job ('' for external)."""
-    owner: dict[str, str] = {}
+def _check_datasets(c: _Checker) -> None:
+    """Check data set locations, jurisdictions and URIs against the catalog."""
     for name, ds in c.raw.datasets.items():
-        owner[name] = ""
         path = ("datasets", name)
         if c.region((*path, "location"), ds.location, wildcard=False) and ds.jurisdictions:
             region = c.cat.region_by_key[ds.location]
@@ -125,80 +119,13 @@ def _check_datasets(c: _Checker) -> dict[str, str]:
                 f"unsupported uri {ds.uri!r}",
                 "use s3://BUCKET/..., gs://BUCKET/..., az://ACCOUNT/CONTAINER/... or file://PATH",
             )
-    for jname, job in c.raw.jobs.items():
-        for out in job.outputs:
-            path = ("jobs", jname, "outputs", out)
-            if out in owner:
-                first = f"job {owner[out]}" if owner[out] else "datasets"
-                c.add(
-                    path,
-                    f"data set {out!r} is defined twice (also in {first})",
-                    "give it one definition",
-                )
-            else:
-                owner[out] = jname
-    return owner
 
 
-def _check_jobs(c: _Checker, owner: dict[str, str]) -> dict[str, set[str]]:
-    """Check references between jobs and data; returns job -> jobs it waits for."""
-    deps: dict[str, set[str]] = {}
+def _check_job_regions(c: _Checker) -> None:
+    """Each job's `regions` names clouds and regions the catalog knows."""
     for jname, job in c.raw.jobs.items():
-        deps[jname] = set()
-        path = ("jobs", jname)
-        for i, inp in enumerate(job.inputs):
-            if inp not in owner:
-                hint = (
-                    did_you_mean(inp, owner) or "define it under datasets or as some job's output"
-                )
-                c.add((*path, "inputs", i), f"unknown data set {inp!r}", hint)
-            elif owner[inp]:
-                deps[jname].add(owner[inp])
-        for i, other in enumerate(job.after):
-            if other not in c.raw.jobs:
-                c.add(
-                    (*path, "after", i), f"unknown job {other!r}", did_you_mean(other, c.raw.jobs)
-                )
-            else:
-                deps[jname].add(other)
         for i, pattern in enumerate(job.regions or ()):
-            c.region((*path, "regions", i), pattern, wildcard=True)
-        names = [*job.inputs, *job.outputs]
-        envs = [env_name(n) for n in names]
-        for n in sorted({n for n, e in zip(names, envs, strict=True) if envs.count(e) > 1}):
-            c.add(
-                path,
-                f"data set names collide in the job environment as {env_name(n)}",
-                "rename one of them",
-            )
-        if (
-            job.resources.cpus is None
-            and job.resources.memory is None
-            and not job.resources.accelerators
-        ):
-            pass  # any offering fits: the cheapest machine anywhere
-    return deps
-
-
-def _order(c: _Checker, deps: dict[str, set[str]]) -> list[str]:
-    """Jobs in topological order, ties broken by name; a cycle is a problem."""
-    ts: TopologicalSorter[str] = TopologicalSorter({j: sorted(d) for j, d in sorted(deps.items())})
-    try:
-        ts.prepare()
-    except CycleError as e:
-        cycle = list(e.args[1])
-        c.add(
-            ("jobs", cycle[0]),
-            f"jobs form a cycle: {' -> '.join(reversed(cycle))}",
-            "break the cycle in inputs or after",
-        )
-        return sorted(deps)
-    order: list[str] = []
-    while ts.is_active():
-        ready = sorted(ts.get_ready())
-        order.extend(ready)
-        ts.done(*ready)
-    return order
+            c.region(("jobs", jname, "regions", i), pattern, wildcard=True)
 
 
 def _restrictions(
@@ -224,8 +151,8 @@ def _job(name: str, job: RawJob, deps: set[str], restriction: Restriction) -> Jo
     return Job(
         name=name,
         run=job.run,
-        cpus=job.resources.cpus or 0,  # type: ignore[arg-type]
-        memory_gib=job.resources.memory or 0,  # type: ignore[arg-type]
+        cpus=job.resources.cpus if job.resources.cpus is not None else Decimal(0),
+        memory_gib=job.resources.memory if job.resources.memory is not None else Decimal(0),
         accelerator=accel[0] if accel else None,
         accelerator_count=accel[1] if accel else 0,
         spot=job.resources.spot,
@@ -244,9 +171,10 @@ def resolve(raw: RawSpec, located: Located, catalog: Catalog) -> SkySpec:
     """Resolve a raw spec; SpecError lists every semantic problem at once."""
     c = _Checker(raw, located, catalog)
     clouds = _check_top(c)
-    owner = _check_datasets(c)
-    deps = _check_jobs(c, owner)
-    order = _order(c, deps)
+    _check_datasets(c)
+    _check_job_regions(c)
+    _, deps = check_refs(refs_of_raw(raw), c.add)
+    order = job_order(deps, c.add)
     if c.problems:
         c.problems.sort(key=lambda p: (p.where.line or 0) if p.where else 0)
         raise SpecError(c.problems)

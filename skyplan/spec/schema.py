@@ -29,7 +29,7 @@ SizeGB = Annotated[Decimal, BeforeValidator(_unit(size_gb))]
 MemoryGiB = Annotated[Decimal, BeforeValidator(_unit(memory_gib))]
 Hours = Annotated[Decimal, BeforeValidator(_unit(lambda v: positive(v, "hours")))]
 Cpus = Annotated[Decimal, BeforeValidator(_unit(lambda v: positive(v, "cpus")))]
-Usd = Annotated[Decimal, BeforeValidator(_unit(lambda v: to_decimal(v, "amount in USD")))]
+Usd = Annotated[Decimal, BeforeValidator(_unit(to_decimal))]
 
 
 class _Raw(BaseModel):

@@ -41,6 +41,38 @@ def dotted(path: PathKey) -> str:
     return out
 
 
+def _entries(
+    node: yaml.MappingNode,
+    path: PathKey,
+    loader: yaml.SafeLoader,
+    problems: list[Problem],
+    file: str,
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping's key -> (key node, value node), with `<<: *anchor` merge keys applied."""
+    own = {id(key_node) for key_node, _ in node.value}
+    # as PyYAML's SafeConstructor does: merged pairs go first, so the mapping's own keys win
+    loader.flatten_mapping(node)
+    entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+        if not isinstance(key, str | int | float | bool) or key is None:
+            problems.append(Problem(Where(file, line), "keys must be plain names"))
+            continue
+        key = str(key) if not isinstance(key, str) else key
+        if key in entries and id(key_node) in own and id(entries[key][0]) in own:
+            problems.append(
+                Problem(
+                    Where(file, line, col, dotted((*path, key))),
+                    f"duplicate key {key!r}",
+                    "each key may appear once in a mapping; merge the two entries",
+                )
+            )
+            continue
+        entries[key] = (key_node, value_node)
+    return entries
+
+
 def _walk(
     node: yaml.Node,
     path: PathKey,
@@ -52,28 +84,7 @@ def _walk(
     pos.append((path, node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
         out: dict[object, object] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool) or key is None:
-                problems.append(
-                    Problem(Where(file, key_node.start_mark.line + 1), "keys must be plain names")
-                )
-                continue
-            key = str(key) if not isinstance(key, str) else key
-            if key in out:
-                problems.append(
-                    Problem(
-                        Where(
-                            file,
-                            key_node.start_mark.line + 1,
-                            key_node.start_mark.column + 1,
-                            dotted((*path, key)),
-                        ),
-                        f"duplicate key {key!r}",
-                        "each key may appear once in a mapping; merge the two entries",
-                    )
-                )
-                continue
+        for key, (key_node, value_node) in _entries(node, path, loader, problems, file).items():
             pos.append(((*path, key), key_node.start_mark.line + 1, key_node.start_mark.column + 1))
             out[key] = _walk(value_node, (*path, key), loader, pos, problems, file)
             # the value's own position wins for scalars written on the key's line
