@@ -12,6 +12,7 @@ from typing import Any
 
 from skyplan.catalog.models import Catalog, egress_usd_per_gb
 from skyplan.solver.candidates import Candidates
+from skyplan.solver.heuristic import cheapest
 from skyplan.spec.model import Dataset, SkySpec
 from skyplan.units import micro_usd
 
@@ -210,7 +211,11 @@ def _add_quotas(
 
 
 def build_model(
-    spec: SkySpec, catalog: Catalog, cands: Candidates, budget_micro: int | None = None
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    budget_micro: int | None = None,
+    start: list[int] | None = None,
 ) -> BuiltModel:
     """Variables: one per job option; one per (data set, reader region) copy; one per
     (produced data set, reader region, egress price class of the producer's region)."""
@@ -226,20 +231,22 @@ def build_model(
     quota_rows = _add_quotas(b, catalog, cands, opt_vars)
     if budget_micro is not None:
         b.linear(list(b.obj_vars), list(b.obj_coeffs), 0, budget_micro)
-    _hint(b, cands, opt_vars)
+    _hint(b, cands, opt_vars, start)
     proto = b.finish()
     return BuiltModel(proto, tuple(tuple(v) for v in opt_vars), tuple(quota_rows), b.num_vars)
 
 
-def _hint(b: ProtoBuilder, cands: Candidates, opt_vars: list[list[int]]) -> None:
-    """A complete, feasible starting solution: every job at its cheapest option, copies implied.
+def _hint(
+    b: ProtoBuilder, cands: Candidates, opt_vars: list[list[int]], start: list[int] | None
+) -> None:
+    """A complete starting solution: `start` (or each job's cheapest option), copies implied.
 
     (With quotas it may be infeasible; CP-SAT then just repairs or ignores it.)
     """
     values = [0] * b.num_vars
-    for jo, vars_ in zip(cands.jobs, opt_vars, strict=True):
+    for i, (jo, vars_) in enumerate(zip(cands.jobs, opt_vars, strict=True)):
         if vars_:
-            best = min(range(len(vars_)), key=lambda k: (jo.options[k].micro, k))
+            best = start[i] if start is not None else cheapest(jo.options)
             values[vars_[best]] = 1
     for c, sources in b.any_of:
         values[c] = int(any(values[s] for s in sources))

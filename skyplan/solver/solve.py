@@ -12,6 +12,7 @@ from skyplan.solver.blocked import Block
 from skyplan.solver.candidates import Candidates, Option, prune
 from skyplan.solver.costs import plan_for
 from skyplan.solver.explain import explain_budget, explain_no_region, explain_quotas
+from skyplan.solver.heuristic import local_search
 from skyplan.solver.model import BuiltModel, build_model
 from skyplan.spec.model import SkySpec
 from skyplan.units import micro_usd
@@ -88,7 +89,8 @@ def solve_detailed(
     empty = [jo.job for jo in cands.jobs if not jo.options]
     if empty:
         raise InfeasibleError(**explain_no_region(spec, catalog, blocked, empty))
-    built = build_model(spec, catalog, cands)
+    start = local_search(spec, catalog, cands)
+    built = build_model(spec, catalog, cands, start=start)
     response = _run(built, time_limit, workers)
     status = _status(response)
     if status == "INFEASIBLE":
