@@ -190,55 +190,14 @@ def build_candidates(
     return out
 
 
-def special_regions(spec: SkySpec, catalog: Catalog) -> frozenset[str]:
-    """Regions pruning must keep: where data lives today, and where quotas apply."""
-    homes = {d.location for d in spec.datasets if d.location}
-    return frozenset(homes | {k for k, _ in catalog.quota_limits})
-
-
-def dominated_regions(
-    catalog: Catalog, options: dict[str, list[Option]], keep: frozenset[str]
-) -> frozenset[str]:
-    """Regions another region of the same cloud and continent beats for every job.
-
-    If region A is allowed for every job B is, costs no more for each of them, and neither holds
-    data today nor has quotas, then moving all of B's jobs to A never raises compute and never
-    adds a copy (egress from or to A and B is priced alike), so B can be dropped safely.
-    """
-    price: dict[str, dict[str, int]] = {}
-    for job, opts in options.items():
-        for o in opts:
-            price.setdefault(o.region, {})[job] = o.micro
-    groups: dict[tuple[str, str], list[str]] = {}
-    for key in price:
-        if key in keep:
-            continue
-        region = catalog.region_by_key[key]
-        groups.setdefault((region.cloud, region.continent), []).append(key)
-    dropped: set[str] = set()
-    for members in groups.values():
-        members.sort(key=lambda k: (-len(price[k]), sum(price[k].values()), k))
-        kept: list[str] = []
-        for key in members:
-            mine = price[key]
-            if any(_beats(price[k], mine) for k in kept):
-                dropped.add(key)
-            else:
-                kept.append(key)
-    return frozenset(dropped)
-
-
-def _beats(a: dict[str, int], b: dict[str, int]) -> bool:
-    """Whether region costs `a` cover every job of `b` at no higher cost."""
-    return len(a) >= len(b) and all(job in a and a[job] <= cost for job, cost in b.items())
-
-
 def prune(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block] = frozenset()) -> Candidates:
-    """Candidates for every job after dominance pruning (empty options mean no allowed region)."""
+    """Candidates for every job after exact pruning (empty options mean no allowed region)."""
+    from skyplan.solver.dominance import dominated_options, dominated_regions
+
     options = build_candidates(spec, catalog, blocked)
-    dropped = dominated_regions(catalog, options, special_regions(spec, catalog))
-    jobs = tuple(
-        JobOptions(job, tuple(o for o in options[job.name] if o.region not in dropped))
-        for job in spec.jobs
-    )
+    quota_regions = frozenset(k for k, _ in catalog.quota_limits)
+    dropped = dominated_regions(spec, catalog, options, quota_regions)
+    options = {k: [o for o in v if o.region not in dropped] for k, v in options.items()}
+    options = dominated_options(spec, catalog, options, quota_regions)
+    jobs = tuple(JobOptions(job, tuple(options[job.name])) for job in spec.jobs)
     return Candidates(jobs, tuple(sorted(dropped)))

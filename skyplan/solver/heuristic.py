@@ -28,16 +28,77 @@ class _State:
 
     def __init__(self, spec: SkySpec, catalog: Catalog, cands: Candidates):
         self.spec, self.catalog, self.cands = spec, catalog, cands
-        self.choice = [cheapest(jo.options) for jo in cands.jobs]
         self.index = {jo.job.name: i for i, jo in enumerate(cands.jobs)}
         self.data = {d.name: d for d in spec.datasets}
         self.evaluations = 0
         self.readers: dict[str, Counter[str]] = {d.name: Counter() for d in spec.datasets}
         self.rate_cache: dict[tuple[str, str, str], int] = {}
-        for d in spec.datasets:
+        self.choice: list[int] = []
+        self.set_choice(self._greedy())
+        self.touched = [[*jo.job.inputs, *(o.name for o in jo.job.outputs)] for jo in cands.jobs]
+
+    def _greedy(self) -> list[int]:
+        """Jobs in DAG order, each where it costs least given the copies made so far."""
+        choice: list[int] = []
+        region_of: dict[str, str] = {}
+        copies: set[tuple[str, str]] = set()
+        for jo in self.cands.jobs:
+            if not jo.options:
+                choice.append(0)
+                continue
+            best, best_cost = 0, None
+            for k, opt in enumerate(jo.options):
+                cost = opt.micro
+                for name in jo.job.inputs:
+                    d = self.data[name]
+                    home = d.location or region_of.get(d.producer or "")
+                    if home is not None and home != opt.region and (name, opt.region) not in copies:
+                        cost += self.copy_micro(name, d.size_gb, home, opt.region)
+                if best_cost is None or cost < best_cost:
+                    best, best_cost = k, cost
+            choice.append(best)
+            region_of[jo.job.name] = jo.options[best].region
+            copies.update((name, region_of[jo.job.name]) for name in jo.job.inputs)
+        return choice
+
+    def set_choice(self, choice: list[int]) -> None:
+        """Adopt a whole assignment and recount readers per region."""
+        self.choice = list(choice)
+        self.readers = {d.name: Counter() for d in self.spec.datasets}
+        for d in self.spec.datasets:
             for r in d.readers:
                 self.readers[d.name][self.region(self.index[r])] += 1
-        self.touched = [[*jo.job.inputs, *(o.name for o in jo.job.outputs)] for jo in cands.jobs]
+
+    def total(self) -> int:
+        """The exact cost of the current assignment in micro-dollars."""
+        compute = sum(
+            jo.options[k].micro
+            for jo, k in zip(self.cands.jobs, self.choice, strict=True)
+            if jo.options
+        )
+        return compute + self.data_cost(list(self.data))
+
+    def option_at(self, i: int, region: str) -> int | None:
+        """Job i's cheapest option in `region`, if it has one."""
+        opts = self.cands.jobs[i].options
+        at = [k for k, o in enumerate(opts) if o.region == region]
+        return min(at, key=lambda k: (opts[k].micro, k)) if at else None
+
+    def total_of(self, jobs: list[int], names: list[str]) -> int:
+        """Compute of `jobs` plus the copies of data sets `names`."""
+        opts = self.cands.jobs
+        return sum(opts[i].options[self.choice[i]].micro for i in jobs) + self.data_cost(names)
+
+    def hub(self, region: str, keep: list[str]) -> list[int]:
+        """Every job that may run in `region` there, unless it sits in a region of `keep`."""
+        out = list(self.choice)
+        for i in range(len(self.cands.jobs)):
+            if self.cands.jobs[i].options and self.region(i) in keep:
+                continue
+            k = self.option_at(i, region)
+            if k is not None:
+                out[i] = k
+        return out
 
     def region(self, i: int) -> str:
         return self.cands.jobs[i].options[self.choice[i]].region
@@ -90,17 +151,84 @@ class _State:
         return best != current
 
 
+HUBS = 12
+
+
+def _best_start(state: _State) -> None:
+    """Gather jobs in hub regions: try each of the regions most jobs may use as a hub for every
+    job not already in a hub, keep the best, and repeat for a second and third hub. Single moves
+    cannot find a hub: moving one job there costs a copy that only pays off once its neighbours
+    follow."""
+    reach: Counter[str] = Counter(o.region for jo in state.cands.jobs for o in jo.options)
+    hubs = [r for r, _ in sorted(reach.items(), key=lambda kv: (-kv[1], kv[0]))[:HUBS]]
+    chosen: list[str] = []
+    best, best_cost = list(state.choice), state.total()
+    for _ in range(3):
+        base = list(best)
+        found = None
+        for region in hubs:
+            if region in chosen:
+                continue
+            state.set_choice(base)
+            state.set_choice(state.hub(region, keep=chosen))
+            cost = state.total()
+            if cost < best_cost:
+                best, best_cost, found = list(state.choice), cost, region
+        if found is None:
+            break
+        chosen.append(found)
+    state.set_choice(best)
+
+
+def _merge_regions(state: _State) -> bool:
+    """Move every job of one used region to another used region where that lowers the total."""
+    used = sorted({state.region(i) for i, jo in enumerate(state.cands.jobs) if jo.options})
+    improved = False
+    for src in used:
+        movers = [
+            i for i, jo in enumerate(state.cands.jobs) if jo.options and state.region(i) == src
+        ]
+        if not movers:
+            continue
+        names = sorted({n for i in movers for n in state.touched[i]})
+        before = state.total_of(movers, names)
+        best: tuple[int, list[int]] | None = None
+        old = [state.choice[i] for i in movers]
+        for dst in used:
+            if dst == src:
+                continue
+            targets = [state.option_at(i, dst) for i in movers]
+            moved = [
+                (i, k if k is not None else c) for i, k, c in zip(movers, targets, old, strict=True)
+            ]
+            for i, k in moved:
+                state.move(i, k)
+            state.evaluations += len(movers)
+            gain = before - state.total_of(movers, names)
+            if gain > 0 and (best is None or gain > best[0]):
+                best = (gain, [k for _, k in moved])
+            for i, k in zip(movers, old, strict=True):
+                state.move(i, k)
+        if best is not None:
+            for i, k in zip(movers, best[1], strict=True):
+                state.move(i, k)
+            improved = True
+    return improved
+
+
 def local_search(
-    spec: SkySpec, catalog: Catalog, cands: Candidates, max_evaluations: int = 400_000
+    spec: SkySpec, catalog: Catalog, cands: Candidates, max_evaluations: int = 1_000_000
 ) -> list[int]:
     """The chosen option index per job after descent (deterministic for a given input)."""
     state = _State(spec, catalog, cands)
-    for _ in range(5):
+    _best_start(state)
+    for _ in range(8):
         moved = False
         for i in range(len(cands.jobs)):
             if state.evaluations > max_evaluations:
                 return state.choice
             moved |= state.improve(i)
+        moved |= _merge_regions(state)
         if not moved:
             break
     return state.choice

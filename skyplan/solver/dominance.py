@@ -1,0 +1,193 @@
+"""Exact pruning: drop regions and options that no optimal plan needs (proofs in docstrings)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from skyplan.catalog.models import Catalog, egress_usd_per_gb
+from skyplan.solver.candidates import Option
+from skyplan.spec.model import Dataset, Job, SkySpec
+from skyplan.units import micro_usd
+
+Options = dict[str, list[Option]]
+
+
+def _classes(spec: SkySpec, options: Options) -> dict[str, dict[tuple[object, ...], Decimal]]:
+    """Region -> job class -> hourly price; jobs with the same needs and rules share a class."""
+    price: dict[str, dict[tuple[object, ...], Decimal]] = defaultdict(dict)
+    for job in spec.jobs:
+        opts = options[job.name]
+        key = (
+            job.cpus,
+            job.memory_gib,
+            job.accelerator,
+            job.accelerator_count,
+            job.spot,
+            tuple(sorted({o.region for o in opts})),
+        )
+        for o in opts:
+            price[o.region][key] = o.hourly
+    return price
+
+
+def _beats(a: dict[tuple[object, ...], Decimal], b: dict[tuple[object, ...], Decimal]) -> bool:
+    return len(a) >= len(b) and all(k in a and a[k] <= v for k, v in b.items())
+
+
+def dominated_regions(
+    spec: SkySpec, catalog: Catalog, options: Options, quota_regions: frozenset[str]
+) -> frozenset[str]:
+    """Regions another region of the same cloud and continent beats for every job.
+
+    Region A dominates region B when both are in one cloud and continent, neither has quotas,
+    B holds no data today, and A is allowed for every job B is at no higher price. Moving every
+    job from B to A then never raises compute, never adds a copy (egress to and from A and B is
+    priced alike, copies into B merge with those into A) and can only save copies of data that
+    lives in A. So some optimal plan avoids B. Ties are broken by name, which keeps the relation
+    acyclic, so every dropped region is dominated by one that stays.
+    """
+    homes = {d.location for d in spec.datasets if d.location}
+    price = _classes(spec, options)
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for key in sorted(price):
+        if key not in quota_regions:
+            region = catalog.region_by_key[key]
+            groups[(region.cloud, region.continent)].append(key)
+    dropped: set[str] = set()
+    for members in groups.values():
+        for b in members:
+            if b in homes:
+                continue
+            for a in members:
+                if (
+                    a != b
+                    and _beats(price[a], price[b])
+                    and (a < b or not _beats(price[b], price[a]))
+                ):
+                    dropped.add(b)
+                    break
+    return frozenset(dropped)
+
+
+class _Egress:
+    """Egress prices in micro-dollars per data set and region pair, cached."""
+
+    def __init__(self, spec: SkySpec, catalog: Catalog):
+        self.spec, self.catalog = spec, catalog
+        self.cache: dict[tuple[str, str, str], int] = {}
+        rates: dict[str, list[Decimal]] = defaultdict(list)
+        for e in catalog.egress:
+            rates[e.cloud].append(e.usd_per_gb)
+        for p in spec.peering:
+            for cloud in p.clouds:
+                rates[cloud].append(p.usd_per_gb)
+        self.max_rate = {c: max(v) for c, v in rates.items()}
+
+    def copy(self, dataset: str, size: Decimal, src: str, dst: str) -> int:
+        key = (dataset, src, dst)
+        if key not in self.cache:
+            regions = self.catalog.region_by_key
+            rate = egress_usd_per_gb(self.catalog, regions[src], regions[dst], self.spec.peering)
+            self.cache[key] = micro_usd(size * rate)
+        return self.cache[key]
+
+    def same_group(self, cloud: str, size: Decimal) -> int:
+        return micro_usd(size * self.catalog.egress_rate(cloud, "inter-region-same-continent"))
+
+    def worst(self, cloud: str, size: Decimal) -> int:
+        return micro_usd(size * self.max_rate.get(cloud, Decimal(0)))
+
+
+def _two_best(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    return sorted(items)[:2]
+
+
+def _best_other(best: list[tuple[int, str]], region: str) -> int | None:
+    for value, key in best:
+        if key != region:
+            return value
+    return None
+
+
+def dominated_options(
+    spec: SkySpec,
+    catalog: Catalog,
+    options: Options,
+    quota_regions: frozenset[str],
+    rounds: int = 4,
+) -> Options:
+    """Drop options of a job that moving that job alone always improves on.
+
+    For job j on option o in region R, and a quota-free region S where j has an option o*, moving
+    j from R to S changes the plan's cost by at most
+        o*.cost - o.cost
+        + for each input: one new copy to S from the data's home (the dearest home it can have)
+        + for each output: if S and R share cloud and continent, one copy back to R; otherwise
+          one copy per reader at the dearest egress rate of S's cloud,
+    since removing j from R never adds a copy, and any other region is priced alike from R and S
+    when they share cloud and continent. When that bound is negative for some S, every plan with
+    j on o can be made strictly cheaper, so no optimal plan uses o. Repeated, because a producer
+    with fewer places leaves fewer possible homes for the data its readers copy.
+    """
+    eg = _Egress(spec, catalog)
+    data = {d.name: d for d in spec.datasets}
+    opts = {k: list(v) for k, v in options.items()}
+    for _ in range(rounds):
+        homes = {
+            d.name: [d.location]
+            if d.location
+            else sorted({o.region for o in opts[d.producer or ""]})
+            for d in spec.datasets
+        }
+        changed = False
+        for job in spec.jobs:
+            if len(opts[job.name]) < 2:
+                continue
+            kept = _undominated(job, opts[job.name], homes, data, eg, quota_regions)
+            changed |= len(kept) < len(opts[job.name])
+            opts[job.name] = kept
+        if not changed:
+            break
+    return opts
+
+
+def _undominated(
+    job: Job,
+    mine: list[Option],
+    homes: dict[str, list[str]],
+    data: dict[str, Dataset],
+    eg: _Egress,
+    quota_regions: frozenset[str],
+) -> list[Option]:
+    """The options of one job that no single move provably improves (see dominated_options)."""
+    regions = eg.catalog.region_by_key
+    outs = [data[o.name] for o in job.outputs if data[o.name].readers]
+    base: dict[str, int] = {}
+    for o in mine:
+        if o.region not in quota_regions:
+            extra = sum(
+                max((eg.copy(n, data[n].size_gb, h, o.region) for h in homes[n]), default=0)
+                for n in job.inputs
+            )
+            base[o.region] = o.micro + extra
+    far = _two_best(
+        [
+            (v + sum(len(d.readers) * eg.worst(regions[r].cloud, d.size_gb) for d in outs), r)
+            for r, v in base.items()
+        ]
+    )
+    near: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    for r, v in base.items():
+        near[(regions[r].cloud, regions[r].continent)].append((v, r))
+    kept = []
+    for o in mine:
+        reg = regions[o.region]
+        limits = [_best_other(far, o.region)]
+        same = _best_other(_two_best(near.get((reg.cloud, reg.continent), [])), o.region)
+        if same is not None:
+            limits.append(same + sum(eg.same_group(reg.cloud, d.size_gb) for d in outs))
+        limit = min((b for b in limits if b is not None), default=None)
+        if limit is None or o.micro <= limit:
+            kept.append(o)
+    return kept
