@@ -37,7 +37,11 @@ def plan(
         60.0, "--time-limit", min=0.1, help="Seconds the solver may search."
     ),
     workers: int = typer.Option(
-        1, "--workers", min=1, max=64, help="Solver threads (1 keeps results byte-identical)."
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Solver threads; several run interleaved, so results stay byte-identical.",
     ),
 ) -> None:
     """Solve the spec into the cheapest plan that obeys every rule and write plan.json."""

@@ -55,6 +55,7 @@ def _run(built: BuiltModel, time_limit: float, workers: int) -> Any:
     params = cmh.SatParameters()
     params.max_time_in_seconds = time_limit
     params.num_workers = workers
+    params.interleave_search = workers > 1  # deterministic with several workers too
     params.random_seed = 0
     params.log_search_progress = False
     params.linearization_level = 2
