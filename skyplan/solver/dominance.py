@@ -76,6 +76,7 @@ class _Egress:
     def __init__(self, spec: SkySpec, catalog: Catalog):
         self.spec, self.catalog = spec, catalog
         self.cache: dict[tuple[str, str, str], int] = {}
+        self.dearest_cache: dict[tuple[str, tuple[str, ...], str], int] = {}
         rates: dict[str, list[Decimal]] = defaultdict(list)
         for e in catalog.egress:
             rates[e.cloud].append(e.usd_per_gb)
@@ -91,6 +92,15 @@ class _Egress:
             rate = egress_usd_per_gb(self.catalog, regions[src], regions[dst], self.spec.peering)
             self.cache[key] = micro_usd(size * rate)
         return self.cache[key]
+
+    def dearest(self, dataset: str, size: Decimal, homes: list[str], dst: str) -> int:
+        """The dearest copy of a data set to `dst` from any of its possible homes."""
+        key = (dataset, tuple(homes), dst)
+        if key not in self.dearest_cache:
+            self.dearest_cache[key] = max(
+                (self.copy(dataset, size, h, dst) for h in homes), default=0
+            )
+        return self.dearest_cache[key]
 
     def same_group(self, cloud: str, size: Decimal) -> int:
         return micro_usd(size * self.catalog.egress_rate(cloud, "inter-region-same-continent"))
@@ -166,10 +176,7 @@ def _undominated(
     base: dict[str, int] = {}
     for o in mine:
         if o.region not in quota_regions:
-            extra = sum(
-                max((eg.copy(n, data[n].size_gb, h, o.region) for h in homes[n]), default=0)
-                for n in job.inputs
-            )
+            extra = sum(eg.dearest(n, data[n].size_gb, homes[n], o.region) for n in job.inputs)
             base[o.region] = o.micro + extra
     far = _two_best(
         [
