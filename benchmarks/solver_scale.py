@@ -29,7 +29,7 @@ def run_one(n_jobs: int, time_limit: float, workers: int) -> dict[str, object]:
     from skyplan.catalog import load_embedded_catalog
     from skyplan.catalog.load import load_catalog
     from skyplan.errors import SkyplanError
-    from skyplan.solver.solve import solve_detailed
+    from skyplan.solver.solve import Limits, solve_detailed
     from skyplan.spec.resolve import load_spec
 
     load_embedded_catalog()  # the generator needs it; timed separately below
@@ -41,7 +41,9 @@ def run_one(n_jobs: int, time_limit: float, workers: int) -> dict[str, object]:
         spec = load_spec(path, catalog)
         t1 = time.perf_counter()
         try:
-            result = solve_detailed(spec, catalog, time_limit=time_limit, workers=workers)
+            result = solve_detailed(
+                spec, catalog, limits=Limits(time_limit=time_limit, workers=workers)
+            )
             stats = result.stats
             status, gap, nvars = stats.status, stats.gap, stats.variables
             total = float(result.plan.total_usd)

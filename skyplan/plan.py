@@ -87,11 +87,6 @@ class Plan:
         return tuple(sorted({p.cloud for p in self.placements}))
 
 
-def _num(value: Decimal) -> float | int:
-    f = float(value)
-    return int(f) if f == int(f) and abs(f) < 2**53 else f
-
-
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """plan.json as a dict, money rounded to 4 decimals (SPEC section 4)."""
     solver: dict[str, Any] = {"status": plan.solver.status}

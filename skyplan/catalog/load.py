@@ -85,6 +85,19 @@ def _file_line(p: Problem) -> tuple[int, str, int]:
 
 def _read(path: Path, columns: tuple[str, ...], errs: _Collector) -> list[tuple[int, dict]] | None:
     """(line, row) pairs of a CSV with a header; None when the header lacks required columns."""
+    try:
+        return _read_rows(path, columns, errs)
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        errs.add(Where(str(path), line), "not UTF-8 text", "save the file as UTF-8")
+    except OSError as e:
+        errs.add(Where(str(path)), f"cannot read: {e.strerror or e}")
+    return None
+
+
+def _read_rows(
+    path: Path, columns: tuple[str, ...], errs: _Collector
+) -> list[tuple[int, dict]] | None:
     out: list[tuple[int, dict]] = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)

@@ -34,7 +34,17 @@ def plan(
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="What to print."),
     time_limit: float = typer.Option(
-        60.0, "--time-limit", min=0.1, help="Seconds the solver may search."
+        60.0,
+        "--time-limit",
+        min=0.1,
+        help="Wall seconds CP-SAT may search (pruning and the starting plan come before).",
+    ),
+    work_limit: float | None = typer.Option(
+        None,
+        "--work-limit",
+        min=0.1,
+        help="Machine-independent search budget (CP-SAT deterministic time): a plan stopped "
+        "by it is the same on every machine.",
     ),
     workers: int = typer.Option(
         1,
@@ -51,7 +61,7 @@ def plan(
     from skyplan.solver.solve import solve
 
     sky, cat = load_spec_and_catalog(spec, catalog)
-    result = solve(sky, cat, time_limit=time_limit, workers=workers)
+    result = solve(sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit)
     text = plan_to_json(result)
     out_dir = out if out is not None else Path("stacks") / sky.name
     write_atomic(out_dir / "plan.json", text)

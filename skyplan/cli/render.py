@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from skyplan.plan import Plan
 from skyplan.review.summary import (
@@ -44,7 +45,7 @@ def table(title: str, headers: tuple[str, ...], rows: list[Row]) -> Table:
             min_width=len(h),
         )
     for r in rows:
-        t.add_row(*r.cells)
+        t.add_row(*(Text(c) for c in r.cells))  # data, never markup
     return t
 
 
@@ -66,4 +67,4 @@ def print_plan(
     if budget is not None:
         con.print(f"Budget {fmt_usd(budget)}: {fmt_usd(budget - plan.total_usd)} to spare")
     con.print(f"Solver: {solver_text(plan)}")
-    con.print(f"Wrote {written}")
+    con.print(Text(f"Wrote {written}"))

@@ -35,11 +35,6 @@ class JobOptions:
     job: Job
     options: tuple[Option, ...]
 
-    @property
-    def regions(self) -> tuple[str, ...]:
-        """Distinct regions among the options, sorted."""
-        return tuple(sorted({o.region for o in self.options}))
-
 
 @dataclass(frozen=True)
 class Candidates:

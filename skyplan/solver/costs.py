@@ -10,12 +10,6 @@ from skyplan.solver.candidates import Option
 from skyplan.spec.model import SkySpec
 
 
-def home_of(spec: SkySpec, region_of: Mapping[str, str], dataset: str) -> str:
-    """A data set's home: its location, or the region of the job that writes it."""
-    d = spec.dataset(dataset)
-    return d.location if d.location is not None else region_of[d.producer or ""]
-
-
 def transfers_for(spec: SkySpec, catalog: Catalog, region_of: Mapping[str, str]) -> list[Transfer]:
     """One copy per data set per region (other than its home) where some reader runs."""
     regions = catalog.region_by_key

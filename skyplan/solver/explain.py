@@ -106,9 +106,9 @@ def explain_budget(spec: SkySpec, plan: Plan, proven: bool = True) -> dict[str, 
     }
 
 
-def explain_quotas(cands: Any, built: Any, response: Any) -> dict[str, Any]:
+def explain_quotas(built: Any, core_literals: tuple[int, ...]) -> dict[str, Any]:
     """Message and hint when quotas.csv leaves no room for every job at once."""
-    core = set(response.sufficient_assumptions_for_infeasibility)
+    core = set(core_literals)
     rows = [q for q in built.quota_rows if q.literal in core] or list(built.quota_rows)
     lines = [f"  - {q.region} {q.resource} limit {q.limit}" for q in rows]
     return {

@@ -232,3 +232,17 @@ def local_search(
         if not moved:
             break
     return state.choice
+
+
+def within_quotas(catalog: Catalog, cands: Candidates, choice: list[int]) -> bool:
+    """Whether an assignment keeps every quota of quotas.csv (all jobs counted at once)."""
+    used: Counter[tuple[str, str]] = Counter()
+    for jo, k in zip(cands.jobs, choice, strict=True):
+        opt = jo.options[k]
+        o = opt.offering
+        used[(opt.region, "vcpus")] += o.vcpus * jo.job.nodes
+        if o.accelerator:
+            used[(opt.region, f"gpus:{o.accelerator.upper()}")] += (
+                o.accelerator_count * jo.job.nodes
+            )
+    return all(used[key] <= limit for key, limit in catalog.quota_limits.items())

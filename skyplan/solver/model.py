@@ -72,7 +72,14 @@ class ProtoBuilder:
             self.obj_coeffs.append(micro)
 
     def finish(self) -> Any:
-        """The proto with its objective set."""
+        """The proto with its objective set; costs too large for exact 64-bit sums are refused."""
+        if sum(self.obj_coeffs) >= 1 << 62:
+            from skyplan.errors import InputError
+
+            raise InputError(
+                "the plan's possible costs exceed what the solver can sum exactly (4.6e12 USD)",
+                hint="check hours, nodes and data sizes for a typo",
+            )
         self.proto.objective.vars.extend(self.obj_vars)
         self.proto.objective.coeffs.extend(self.obj_coeffs)
         return self.proto

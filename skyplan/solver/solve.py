@@ -12,12 +12,22 @@ from skyplan.solver.blocked import Block
 from skyplan.solver.candidates import Candidates, Option, prune
 from skyplan.solver.costs import plan_for
 from skyplan.solver.explain import explain_budget, explain_no_region, explain_quotas
-from skyplan.solver.heuristic import local_search
+from skyplan.solver.heuristic import local_search, within_quotas
 from skyplan.solver.model import BuiltModel, build_model
 from skyplan.spec.model import SkySpec
 from skyplan.units import micro_usd
 
 DEFAULT_TIME_LIMIT = 60.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long CP-SAT may search: wall seconds, and optionally a machine-independent work
+    budget (CP-SAT deterministic time) that makes time-limited plans reproducible."""
+
+    time_limit: float = DEFAULT_TIME_LIMIT
+    work_limit: float | None = None
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -36,9 +46,9 @@ class SolveStats:
     @property
     def gap(self) -> float:
         """Relative gap between the plan found and the best bound (0 when optimal)."""
-        if self.objective_micro <= 0:
+        if self.status == "OPTIMAL" or self.objective_micro <= 0:
             return 0.0
-        return max(0.0, (self.objective_micro - self.bound_micro) / self.objective_micro)
+        return min(1.0, max(0.0, (self.objective_micro - self.bound_micro) / self.objective_micro))
 
 
 @dataclass(frozen=True)
@@ -49,13 +59,15 @@ class SolveResult:
     stats: SolveStats
 
 
-def _run(built: BuiltModel, time_limit: float, workers: int) -> Any:
+def _run(built: BuiltModel, limits: Limits) -> Any:
     from ortools.sat.python import cp_model_helper as cmh
 
     params = cmh.SatParameters()
-    params.max_time_in_seconds = time_limit
-    params.num_workers = workers
-    params.interleave_search = workers > 1  # deterministic with several workers too
+    params.max_time_in_seconds = limits.time_limit
+    if limits.work_limit is not None:
+        params.max_deterministic_time = limits.work_limit
+    params.num_workers = limits.workers
+    params.interleave_search = limits.workers > 1  # deterministic with several workers too
     params.random_seed = 0
     params.log_search_progress = False
     params.linearization_level = 2
@@ -64,17 +76,57 @@ def _run(built: BuiltModel, time_limit: float, workers: int) -> Any:
     return wrapper.solve(built.proto)
 
 
+def _status(response: Any) -> str:
+    return str(response.status).rsplit(".", 1)[-1]
+
+
 def _chosen(cands: Candidates, built: BuiltModel, response: Any) -> dict[str, Option]:
     values = response.solution
     out: dict[str, Option] = {}
     for jo, vars_ in zip(cands.jobs, built.option_vars, strict=True):
-        picked = [opt for opt, var in zip(jo.options, vars_, strict=True) if values[var]]
-        out[jo.job.name] = picked[0]
+        out[jo.job.name] = next(o for o, v in zip(jo.options, vars_, strict=True) if values[v])
     return out
 
 
-def _status(response: Any) -> str:
-    return str(response.status).rsplit(".", 1)[-1]
+def _outcome(
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    built: BuiltModel,
+    start: list[int] | None,
+    limits: Limits,
+) -> SolveResult | tuple[int, ...]:
+    """Solve one model. Proven infeasible: the quota literals of an infeasible core. When the
+    limit stops CP-SAT before its first plan, the (feasible) starting plan comes back FEASIBLE."""
+    response = _run(built, limits)
+    status = _status(response)
+    if status == "MODEL_INVALID":
+        raise SkyplanError("internal error: the solver rejected the model (MODEL_INVALID)")
+    if status == "INFEASIBLE":
+        return tuple(response.sufficient_assumptions_for_infeasibility)
+    if status in ("OPTIMAL", "FEASIBLE"):
+        chosen = _chosen(cands, built, response)
+    elif start is not None and within_quotas(catalog, cands, start):
+        status = "FEASIBLE"
+        chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, start, strict=True)}
+    else:
+        raise InfeasibleError(
+            f"the solver found no plan within the time limit of {limits.time_limit:g} s",
+            hint="raise --time-limit; the problem was not proven infeasible",
+        )
+    draft = plan_for(spec, catalog, chosen, SolverInfo(status))
+    stats = SolveStats(
+        status,
+        float(response.wall_time),
+        built.num_vars,
+        len(built.proto.constraints),
+        sum(len(jo.options) for jo in cands.jobs),
+        len(cands.dominated),
+        micro_usd(draft.total_usd),
+        round(response.best_objective_bound),
+    )
+    info = SolverInfo("OPTIMAL") if status == "OPTIMAL" else SolverInfo(status, round(stats.gap, 6))
+    return SolveResult(plan_for(spec, catalog, chosen, info), stats)
 
 
 def solve_detailed(
@@ -82,8 +134,7 @@ def solve_detailed(
     catalog: Catalog,
     blocked: frozenset[Block] = frozenset(),
     *,
-    time_limit: float = DEFAULT_TIME_LIMIT,
-    workers: int = 1,
+    limits: Limits = Limits(),
 ) -> SolveResult:
     """The cheapest plan that obeys every rule, or InfeasibleError saying why there is none."""
     cands = prune(spec, catalog, blocked)
@@ -92,68 +143,20 @@ def solve_detailed(
         raise InfeasibleError(**explain_no_region(spec, catalog, blocked, empty))
     start = local_search(spec, catalog, cands)
     built = build_model(spec, catalog, cands, start=start)
-    response = _run(built, time_limit, workers)
-    status = _status(response)
-    if status == "INFEASIBLE":
-        raise InfeasibleError(**explain_quotas(cands, built, response))
-    if status not in ("OPTIMAL", "FEASIBLE"):
-        if status == "MODEL_INVALID":
-            raise SkyplanError("internal error: the solver rejected the model (MODEL_INVALID)")
-        raise InfeasibleError(
-            f"the solver found no plan within the time limit of {time_limit:g} s (status {status})",
-            hint="raise --time-limit; the problem was not proven infeasible",
-        )
-    stats = SolveStats(
-        status,
-        float(response.wall_time),
-        built.num_vars,
-        len(built.proto.constraints),
-        sum(len(jo.options) for jo in cands.jobs),
-        len(cands.dominated),
-        round(response.objective_value),
-        round(response.best_objective_bound),
-    )
-    plan = plan_for(spec, catalog, _chosen(cands, built, response), _info(stats))
-    if spec.budget_usd is not None and plan.total_usd > spec.budget_usd:
-        if status == "FEASIBLE":
-            return _within_budget(spec, catalog, cands, plan, stats, time_limit, workers)
-        raise InfeasibleError(**explain_budget(spec, plan))
-    return SolveResult(plan, stats)
-
-
-def _info(stats: SolveStats) -> SolverInfo:
-    if stats.status == "OPTIMAL":
-        return SolverInfo("OPTIMAL")
-    return SolverInfo(stats.status, round(stats.gap, 6))
-
-
-def _within_budget(
-    spec: SkySpec,
-    catalog: Catalog,
-    cands: Candidates,
-    over: Plan,
-    stats: SolveStats,
-    time_limit: float,
-    workers: int,
-) -> SolveResult:
-    """The time limit stopped above the budget: search again with the budget as a hard limit."""
-    assert spec.budget_usd is not None
-    built = build_model(spec, catalog, cands, budget_micro=micro_usd(spec.budget_usd))
-    response = _run(built, time_limit, workers)
-    status = _status(response)
-    if status not in ("OPTIMAL", "FEASIBLE"):
-        raise InfeasibleError(**explain_budget(spec, over, proven=status == "INFEASIBLE"))
-    new = SolveStats(
-        status,
-        stats.wall_seconds + float(response.wall_time),
-        built.num_vars,
-        len(built.proto.constraints),
-        stats.options,
-        stats.dominated_regions,
-        round(response.objective_value),
-        round(response.best_objective_bound),
-    )
-    return SolveResult(plan_for(spec, catalog, _chosen(cands, built, response), _info(new)), new)
+    result = _outcome(spec, catalog, cands, built, start, limits)
+    if isinstance(result, tuple):
+        raise InfeasibleError(**explain_quotas(built, result))
+    budget = spec.budget_usd
+    if budget is None or result.plan.total_usd <= budget:
+        return result
+    proven = result.stats.status == "OPTIMAL"
+    if not proven:
+        # the limit stopped above the budget: search again with the budget as a hard limit
+        capped = build_model(spec, catalog, cands, budget_micro=micro_usd(budget), start=start)
+        again = _outcome(spec, catalog, cands, capped, None, limits)
+        if isinstance(again, SolveResult) and again.plan.total_usd <= budget:
+            return again
+    raise InfeasibleError(**explain_budget(spec, result.plan, proven=proven))
 
 
 def solve(
@@ -163,6 +166,8 @@ def solve(
     *,
     time_limit: float = DEFAULT_TIME_LIMIT,
     workers: int = 1,
+    work_limit: float | None = None,
 ) -> Plan:
-    """The cheapest plan obeying every rule (pure and deterministic)."""
-    return solve_detailed(spec, catalog, blocked, time_limit=time_limit, workers=workers).plan
+    """The cheapest plan obeying every rule (pure; deterministic unless a wall limit stops it)."""
+    limits = Limits(time_limit, work_limit, workers)
+    return solve_detailed(spec, catalog, blocked, limits=limits).plan

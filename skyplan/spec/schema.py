@@ -25,11 +25,14 @@ def _unit(parse: Any) -> Any:
     return check
 
 
-SizeGB = Annotated[Decimal, BeforeValidator(_unit(size_gb))]
-MemoryGiB = Annotated[Decimal, BeforeValidator(_unit(memory_gib))]
-Hours = Annotated[Decimal, BeforeValidator(_unit(lambda v: positive(v, "hours")))]
-Cpus = Annotated[Decimal, BeforeValidator(_unit(lambda v: positive(v, "cpus")))]
-Usd = Annotated[Decimal, BeforeValidator(_unit(to_decimal))]
+# Upper bounds keep every cost an exact 64-bit integer of micro-dollars in the solver.
+SizeGB = Annotated[Decimal, BeforeValidator(_unit(size_gb)), Field(le=10**9)]  # 1 EB
+MemoryGiB = Annotated[Decimal, BeforeValidator(_unit(memory_gib)), Field(le=10**7)]
+Hours = Annotated[
+    Decimal, BeforeValidator(_unit(lambda v: positive(v, "hours"))), Field(le=100_000)
+]
+Cpus = Annotated[Decimal, BeforeValidator(_unit(lambda v: positive(v, "cpus"))), Field(le=100_000)]
+Usd = Annotated[Decimal, BeforeValidator(_unit(to_decimal)), Field(le=10**12)]
 
 
 class _Raw(BaseModel):

@@ -9,6 +9,8 @@ import yaml
 from skyplan.errors import Problem, SpecError, Where
 
 PathKey = tuple[str | int, ...]
+MAX_DEPTH = 40
+MAX_VALUES = 500_000
 
 
 class Located:
@@ -82,6 +84,18 @@ def _walk(
     file: str,
 ) -> object:
     pos.append((path, node.start_mark.line + 1, node.start_mark.column + 1))
+    if len(path) > MAX_DEPTH or len(pos) > MAX_VALUES:
+        # a recursive alias, or aliases that multiply into a huge document ("billion laughs")
+        what = "is nested too deeply" if len(path) > MAX_DEPTH else "has too many values"
+        raise SpecError(
+            [
+                Problem(
+                    Where(file, node.start_mark.line + 1, node.start_mark.column + 1),
+                    f"the document {what} (a recursive or repeated alias?)",
+                    "write the values out instead of through aliases",
+                )
+            ]
+        )
     if isinstance(node, yaml.MappingNode):
         out: dict[object, object] = {}
         for key, (key_node, value_node) in _entries(node, path, loader, problems, file).items():
