@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from skyplan.catalog.models import Catalog, Offering
-from skyplan.errors import InputError
+from skyplan.catalog.models import CONTINENTS, Catalog, Offering
+from skyplan.errors import InputError, did_you_mean
 from skyplan.units import UnitError, memory_gib, parse_accelerators
 
 
@@ -52,10 +52,28 @@ class OfferingQuery:
         )
 
 
-def _check_known(cat: Catalog, q: OfferingQuery) -> None:
-    for c in q.clouds:
+def _check_filters(
+    cat: Catalog, clouds: tuple[str, ...] | list[str], jurisdictions: tuple[str, ...] | list[str]
+) -> None:
+    """Unknown clouds or jurisdiction tags are mistakes, not empty results."""
+    for c in clouds:
         if c not in cat.clouds:
-            raise InputError(f"unknown cloud {c!r}", hint=f"known clouds: {', '.join(cat.clouds)}")
+            hint = did_you_mean(c, cat.clouds) or f"known clouds: {', '.join(cat.clouds)}"
+            raise InputError(f"unknown cloud {c!r}", hint=hint)
+    tags = {t for r in cat.regions for t in r.tags}
+    for j in jurisdictions:
+        if j not in tags:
+            hint = did_you_mean(j, tags) or "use a tag from regions.csv or an ISO country code"
+            raise InputError(f"no region carries jurisdiction {j!r}", hint=hint)
+
+
+def _check_known(cat: Catalog, q: OfferingQuery) -> None:
+    _check_filters(cat, q.clouds, q.jurisdictions)
+    names = {r.region for r in cat.regions} | set(cat.region_by_key)
+    for r in q.regions:
+        if r not in names:
+            hint = did_you_mean(r, names) or "see `skyplan catalog regions`"
+            raise InputError(f"unknown region {r!r}", hint=hint)
     if q.accelerator and q.accelerator.lower() not in {a.lower() for a in cat.accelerators}:
         raise InputError(
             f"no offering has accelerator {q.accelerator!r}",
@@ -102,9 +120,10 @@ def query_regions(
     cat: Catalog, clouds: list[str], jurisdictions: list[str], continent: str | None
 ) -> list[dict[str, str]]:
     """Regions matching the filters, by cloud then name, with their offering counts."""
-    for c in clouds:
-        if c not in cat.clouds:
-            raise InputError(f"unknown cloud {c!r}", hint=f"known clouds: {', '.join(cat.clouds)}")
+    _check_filters(cat, clouds, jurisdictions)
+    if continent is not None and continent not in CONTINENTS:
+        hint = did_you_mean(continent, CONTINENTS) or f"one of {', '.join(CONTINENTS)}"
+        raise InputError(f"unknown continent {continent!r}", hint=hint)
     counts = {k: len(v) for k, v in cat.offerings_by_region.items()}
     return [
         {

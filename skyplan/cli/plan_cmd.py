@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
 
 def plan(
-    spec: Path = typer.Argument(..., help="Path to sky.yaml.", show_default=False),
+    spec: Path = typer.Argument(..., metavar="SPEC", help="Path to sky.yaml.", show_default=False),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Output folder [default: stacks/<name>/]."
     ),

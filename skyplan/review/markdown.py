@@ -50,6 +50,6 @@ def plan_markdown(
     out.append(
         _table(TRANSFER_HEADERS, rows)
         if rows
-        else "No data moves: every job runs where its data lives."
+        else "No transfers: every job runs where its data lives."
     )
     return "\n".join(out) + "\n"

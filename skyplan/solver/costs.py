@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from skyplan.catalog.models import Catalog, egress_usd_per_gb
 from skyplan.plan import Placement, Plan, SolverInfo, Transfer
@@ -10,11 +10,19 @@ from skyplan.solver.candidates import Option
 from skyplan.spec.model import SkySpec
 
 
-def transfers_for(spec: SkySpec, catalog: Catalog, region_of: Mapping[str, str]) -> list[Transfer]:
-    """One copy per data set per region (other than its home) where some reader runs."""
+def transfers_for(
+    spec: SkySpec,
+    catalog: Catalog,
+    region_of: Mapping[str, str],
+    only: Collection[str] | None = None,
+) -> list[Transfer]:
+    """One copy per data set per region (other than its home) where some reader runs; `only`
+    limits the work to those data sets."""
     regions = catalog.region_by_key
     out: list[Transfer] = []
     for d in spec.datasets:
+        if only is not None and d.name not in only:
+            continue
         home = d.location if d.location is not None else region_of[d.producer or ""]
         for dst in sorted({region_of[r] for r in d.readers} - {home}):
             rate = egress_usd_per_gb(catalog, regions[home], regions[dst], spec.peering)

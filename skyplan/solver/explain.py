@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from skyplan.catalog.models import Catalog
+from skyplan.catalog.models import Catalog, Offering
 from skyplan.plan import Plan
 from skyplan.solver.blocked import Block
-from skyplan.solver.candidates import RegionRule, build_candidates, fits, region_rules
+from skyplan.solver.candidates import Option, RegionRule, build_candidates, fits, region_rules
 from skyplan.solver.costs import transfers_for
 from skyplan.spec.model import Job, SkySpec
 from skyplan.units import fmt_usd
@@ -131,30 +131,54 @@ class RunnerUp:
 def runner_ups(
     spec: SkySpec, catalog: Catalog, plan: Plan, blocked: frozenset[Block] = frozenset()
 ) -> dict[str, RunnerUp | None]:
-    """Per job: move it alone to each other allowed region; the cheapest such move and its cost."""
+    """Per job: move it alone to each other allowed region (within quotas); the cheapest such
+    move and how much it adds to the whole plan."""
     options = build_candidates(spec, catalog, blocked)
     region_of = {p.job: p.region_key for p in plan.placements}
-    touched: dict[str, set[str]] = {
-        j.name: set(j.inputs) | {o.name for o in j.outputs} for j in spec.jobs
-    }
+    usage = _quota_usage(spec, catalog, plan)
     out: dict[str, RunnerUp | None] = {}
     for job in spec.jobs:
         current = plan.placement(job.name)
-        names = touched[job.name]
+        names = {*job.inputs, *(o.name for o in job.outputs)}
 
-        def data_cost(regions: dict[str, str], names: set[str] = names) -> Decimal:
-            return sum(
-                (t.usd for t in transfers_for(spec, catalog, regions) if t.dataset in names),
-                Decimal(0),
-            )
+        def data_usd(regions: dict[str, str], names: set[str] = names) -> Decimal:
+            return sum((t.usd for t in transfers_for(spec, catalog, regions, names)), Decimal(0))
 
-        base = current.usd + data_cost(region_of)
+        base = current.usd + data_usd(region_of)
         best: RunnerUp | None = None
         for opt in options[job.name]:
-            if opt.region == current.region_key:
+            if opt.region == current.region_key or not _fits_quota(catalog, usage, job, opt):
                 continue
-            extra = opt.usd + data_cost({**region_of, job.name: opt.region}) - base
+            extra = opt.usd + data_usd({**region_of, job.name: opt.region}) - base
             if best is None or (extra, opt.region) < (best.extra_usd, best.region):
                 best = RunnerUp(job.name, opt.region, opt.offering.instance_type, extra)
         out[job.name] = best
     return out
+
+
+def _uses(o: Offering, nodes: int) -> dict[str, int]:
+    use = {"vcpus": o.vcpus * nodes}
+    if o.accelerator:
+        use[f"gpus:{o.accelerator.upper()}"] = o.accelerator_count * nodes
+    return use
+
+
+def _quota_usage(spec: SkySpec, catalog: Catalog, plan: Plan) -> dict[tuple[str, str], int]:
+    """What the plan draws on each quota'd (region, resource)."""
+    by_key = {(o.region_key, o.instance_type): o for o in catalog.offerings}
+    usage: dict[tuple[str, str], int] = {}
+    for p in plan.placements:
+        o = by_key.get((p.region_key, p.instance_type))
+        if o is not None:
+            for res, n in _uses(o, p.nodes).items():
+                usage[(p.region_key, res)] = usage.get((p.region_key, res), 0) + n
+    return usage
+
+
+def _fits_quota(catalog: Catalog, usage: dict[tuple[str, str], int], job: Job, opt: Option) -> bool:
+    limits = catalog.quota_limits
+    return all(
+        usage.get((opt.region, res), 0) + n <= limits[(opt.region, res)]
+        for res, n in _uses(opt.offering, job.nodes).items()
+        if (opt.region, res) in limits
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 from skyplan.units import UnitError, memory_gib, parse_accelerators, positive, size_gb, to_decimal
 
@@ -61,7 +61,7 @@ class RawJob(_Raw):
 
     run: str = Field(min_length=1)
     resources: RawResources = RawResources()
-    nodes: int = Field(default=1, ge=1, le=10_000)
+    nodes: StrictInt = Field(default=1, ge=1, le=10_000)
     hours: Hours
     inputs: tuple[str, ...] = ()
     outputs: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], SizeGB] = {}

@@ -54,3 +54,18 @@ def test_catalog_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     r = run_cli("catalog", "offerings", "--catalog", root, cwd=tmp_path)
     assert r.returncode == 2
     assert f"{root / 'offerings.csv'}:5: not UTF-8 text" in r.stderr
+
+
+def test_catalog_filters_that_match_nothing_known_are_errors(tmp_path: Path) -> None:
+    r = run_cli("catalog", "offerings", "--region", "eu-wset-1", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "unknown region 'eu-wset-1'" in r.stderr and "did you mean 'eu-west-1'?" in r.stderr
+    r = run_cli("catalog", "regions", "--continent", "europa", cwd=tmp_path)
+    assert r.returncode == 2 and "did you mean 'europe'?" in r.stderr
+
+
+def test_nodes_must_be_a_whole_number_not_a_boolean(tmp_path: Path) -> None:
+    spec = "version: 1\nname: n\njobs:\n  a: {run: x, hours: 1, nodes: true}\n"
+    (tmp_path / "sky.yaml").write_text(spec, encoding="utf-8")
+    r = run_cli("plan", "sky.yaml", cwd=tmp_path)
+    assert r.returncode == 2 and "jobs.a.nodes" in r.stderr
