@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from skyplan.catalog.models import Catalog, Offering
+from skyplan.errors import Where
 from skyplan.plan import Plan
 from skyplan.solver.blocked import Block
 from skyplan.solver.candidates import Option, RegionRule, build_candidates, fits, region_rules
@@ -75,8 +76,10 @@ def explain_no_region(
         lines[0] if len(lines) == 1 else f"{len(lines)} jobs have no allowed region"
     )
     body = "" if len(lines) == 1 else "\n" + "\n".join(f"  - {line}" for line in lines)
+    first = jobs[0]
     return {
         "message": head + body,
+        "where": Where(spec.source, first.line, field=f"jobs.{first.name}"),
         "hint": "relax that rule (policies and jurisdictions are never relaxed for you), "
         "ask for less, or add offerings with --catalog",
     }
@@ -96,6 +99,7 @@ def explain_budget(spec: SkySpec, plan: Plan, proven: bool = True) -> dict[str, 
     )
     cheapest = "the cheapest possible total is" if proven else "the cheapest plan found costs"
     return {
+        "where": Where(spec.source, field="budget_usd"),
         "message": (
             f"no plan within budget_usd {fmt_usd(spec.budget_usd)}: {cheapest} {fmt_usd(total)} "
             f"(compute {fmt_usd(plan.compute_usd)}, transfer {fmt_usd(plan.transfer_usd)}), "

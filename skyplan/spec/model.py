@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from skyplan.catalog.models import Peering
@@ -62,6 +62,7 @@ class Job:
     depends_on: tuple[str, ...]
     regions: tuple[str, ...] | None
     restriction: Restriction
+    line: int | None = field(default=None, compare=False)  # where sky.yaml defines the job
 
 
 @dataclass(frozen=True)

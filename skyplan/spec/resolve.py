@@ -146,7 +146,7 @@ def _restrictions(
     return jobs, data
 
 
-def _job(name: str, job: RawJob, deps: set[str], restriction: Restriction) -> Job:
+def _job(name: str, job: RawJob, deps: set[str], restriction: Restriction, line: int | None) -> Job:
     accel = job.resources.accelerators
     return Job(
         name=name,
@@ -164,6 +164,7 @@ def _job(name: str, job: RawJob, deps: set[str], restriction: Restriction) -> Jo
         depends_on=tuple(sorted(deps)),
         regions=tuple(job.regions) if job.regions is not None else None,
         restriction=restriction,
+        line=line,
     )
 
 
@@ -209,7 +210,9 @@ def resolve(raw: RawSpec, located: Located, catalog: Catalog) -> SkySpec:
         avoid=tuple(raw.policy.avoid),
         peering=tuple(Peering(frozenset(p.clouds), p.usd_per_gb) for p in raw.peering),
         datasets=tuple(sorted(datasets, key=lambda d: d.name)),
-        jobs=tuple(_job(j, raw.jobs[j], deps[j], job_r[j]) for j in order),
+        jobs=tuple(
+            _job(j, raw.jobs[j], deps[j], job_r[j], located.where(("jobs", j)).line) for j in order
+        ),
     )
 
 

@@ -411,7 +411,8 @@ def test_infeasible_policy_removes_every_region(cli: Cli, work: Path, write: Wri
     proc = cli("plan", spec, "-o", "out", cwd=work)
     _assert_clean_error(proc, 3)
     assert proc.stderr.splitlines()[0] == (
-        "error: no plan: job only lost its last region to policy.avoid: [local]: "
+        f"error: {spec}:6: jobs.only: "
+        "no plan: job only lost its last region to policy.avoid: [local]: "
         "it ruled out local:local-a, local:local-b"
     )
     assert "To fix: relax that rule" in proc.stderr
@@ -463,7 +464,7 @@ def test_infeasible_data_jurisdiction_against_policy_avoid_names_the_policy(
     proc = cli("plan", spec, "-o", "out", cwd=work)
     _assert_clean_error(proc, 3)
     assert proc.stderr.splitlines()[0] == (
-        "error: no plan: job only lost its last region to "
+        f"error: {spec}:8: jobs.only: no plan: job only lost its last region to "
         "policy.avoid: [local:local-a, local:local-b]: it ruled out local:local-a, local:local-b"
     )
 
@@ -477,7 +478,7 @@ def test_infeasible_no_offering_fits(cli: Cli, work: Path, write: Write) -> None
     proc = cli("plan", spec, "-o", "out", cwd=work)
     _assert_clean_error(proc, 3)
     assert proc.stderr.startswith(
-        "error: no plan: job big: no offering in the catalog with B200 fits "
+        f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with B200 fits "
         "(4 vCPUs, 8 GiB, 8x B200) (accelerators in the catalog: A10, A100, A100-80GB, A10G, "
         "H100, L4, T4, V100)\n"
     )
@@ -493,7 +494,7 @@ def test_infeasible_no_offering_fits_without_memory(cli: Cli, work: Path, write:
     proc = cli("plan", spec, "-o", "out", cwd=work)
     _assert_clean_error(proc, 3)
     assert proc.stderr.startswith(
-        "error: no plan: job big: no offering in the catalog with B200 fits"
+        f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with B200 fits"
     )
 
 
@@ -513,7 +514,8 @@ def test_infeasible_budget_gives_cheapest_total(cli: Cli, work: Path, write: Wri
     _assert_clean_error(proc, 3)
     lines = proc.stderr.splitlines()
     assert lines[0] == (
-        "error: no plan within budget_usd $0.01: the cheapest possible total is $0.80 "
+        f"error: {spec}: budget_usd: "
+        "no plan within budget_usd $0.01: the cheapest possible total is $0.80 "
         "(compute $0.80, transfer $0.00), $0.79 over. Largest costs:"
     )
     assert lines[1] == "  - $0.80 (100%) job big on local:local-a local.xlarge x1 for 10h"
