@@ -180,39 +180,58 @@ def _best_start(state: _State) -> None:
     state.set_choice(best)
 
 
+def _group_move(state: _State, movers: list[int], destinations: list[str]) -> bool:
+    """Move `movers` together to the destination that lowers the total most (those without an
+    option there stay); True when they moved."""
+    names = sorted({n for i in movers for n in state.touched[i]})
+    before = state.total_of(movers, names)
+    old = [state.choice[i] for i in movers]
+    best: tuple[int, list[int]] | None = None
+    for dst in destinations:
+        moved = [
+            k if k is not None else c
+            for k, c in zip((state.option_at(i, dst) for i in movers), old, strict=True)
+        ]
+        for i, k in zip(movers, moved, strict=True):
+            state.move(i, k)
+        state.evaluations += len(movers)
+        gain = before - state.total_of(movers, names)
+        if gain > 0 and (best is None or gain > best[0]):
+            best = (gain, moved)
+        for i, k in zip(movers, old, strict=True):
+            state.move(i, k)
+    if best is None:
+        return False
+    for i, k in zip(movers, best[1], strict=True):
+        state.move(i, k)
+    return True
+
+
 def _merge_regions(state: _State) -> bool:
     """Move every job of one used region to another used region where that lowers the total."""
-    used = sorted({state.region(i) for i, jo in enumerate(state.cands.jobs) if jo.options})
+    jobs = [i for i, jo in enumerate(state.cands.jobs) if jo.options]
+    used = sorted({state.region(i) for i in jobs})
     improved = False
     for src in used:
-        movers = [
-            i for i, jo in enumerate(state.cands.jobs) if jo.options and state.region(i) == src
-        ]
-        if not movers:
-            continue
-        names = sorted({n for i in movers for n in state.touched[i]})
-        before = state.total_of(movers, names)
-        best: tuple[int, list[int]] | None = None
-        old = [state.choice[i] for i in movers]
-        for dst in used:
-            if dst == src:
-                continue
-            targets = [state.option_at(i, dst) for i in movers]
-            moved = [
-                (i, k if k is not None else c) for i, k, c in zip(movers, targets, old, strict=True)
-            ]
-            for i, k in moved:
-                state.move(i, k)
-            state.evaluations += len(movers)
-            gain = before - state.total_of(movers, names)
-            if gain > 0 and (best is None or gain > best[0]):
-                best = (gain, [k for _, k in moved])
-            for i, k in zip(movers, old, strict=True):
-                state.move(i, k)
-        if best is not None:
-            for i, k in zip(movers, best[1], strict=True):
-                state.move(i, k)
-            improved = True
+        movers = [i for i in jobs if state.region(i) == src]
+        if movers:
+            improved |= _group_move(state, movers, [r for r in used if r != src])
+    return improved
+
+
+def _gather_readers(state: _State) -> bool:
+    """For each data set, biggest first: move its readers in one region to the data's home or
+    to another region that reads it, where that saves more than it costs."""
+    improved = False
+    for d in sorted(state.data.values(), key=lambda d: (-d.size_gb, d.name)):
+        readers = [state.index[r] for r in d.readers if state.cands.jobs[state.index[r]].options]
+        at = sorted({state.region(i) for i in readers})
+        home = state.home(d.name)
+        for src in at:
+            movers = [i for i in readers if state.region(i) == src]
+            dests = sorted({home, *at} - {src})
+            if movers and dests:
+                improved |= _group_move(state, movers, dests)
     return improved
 
 
@@ -228,6 +247,7 @@ def local_search(
             if state.evaluations > max_evaluations:
                 return state.choice
             moved |= state.improve(i)
+        moved |= _gather_readers(state)
         moved |= _merge_regions(state)
         if not moved:
             break
