@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 
 from skyplan.catalog.models import Catalog, egress_usd_per_gb
 from skyplan.plan import Placement, Plan, SolverInfo, Transfer
 from skyplan.solver.candidates import Option
 from skyplan.spec.model import SkySpec
+from skyplan.units import micro_usd
 
 
 def transfers_for(
@@ -54,3 +56,21 @@ def plan_for(
     placements = tuple(placement_of(j.name, chosen[j.name], spec) for j in spec.jobs)
     region_of = {name: opt.region for name, opt in chosen.items()}
     return Plan(spec.name, placements, tuple(transfers_for(spec, catalog, region_of)), solver)
+
+
+class CopyPrices:
+    """Micro-dollar prices of copying one data set between two regions, cached (the same
+    rounding the CP-SAT objective uses)."""
+
+    def __init__(self, spec: SkySpec, catalog: Catalog):
+        self.spec, self.catalog = spec, catalog
+        self.cache: dict[tuple[str, str, str], int] = {}
+
+    def copy(self, dataset: str, size: Decimal, src: str, dst: str) -> int:
+        """Price in micro-dollars of one copy of `dataset` (size in GB) from src to dst."""
+        key = (dataset, src, dst)
+        if key not in self.cache:
+            regions = self.catalog.region_by_key
+            rate = egress_usd_per_gb(self.catalog, regions[src], regions[dst], self.spec.peering)
+            self.cache[key] = micro_usd(size * rate)
+        return self.cache[key]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from skyplan.catalog.models import Catalog, egress_usd_per_gb
+from skyplan.catalog.models import Catalog
 from skyplan.solver.candidates import Option
+from skyplan.solver.costs import CopyPrices
 from skyplan.spec.model import Dataset, Job, SkySpec
 from skyplan.units import micro_usd
 
@@ -70,12 +71,11 @@ def dominated_regions(
     return frozenset(dropped)
 
 
-class _Egress:
-    """Egress prices in micro-dollars per data set and region pair, cached."""
+class _Egress(CopyPrices):
+    """Copy prices plus the bounds the dominance rules need."""
 
     def __init__(self, spec: SkySpec, catalog: Catalog):
-        self.spec, self.catalog = spec, catalog
-        self.cache: dict[tuple[str, str, str], int] = {}
+        super().__init__(spec, catalog)
         self.dearest_cache: dict[tuple[str, tuple[str, ...], str], int] = {}
         rates: dict[str, list[Decimal]] = defaultdict(list)
         for e in catalog.egress:
@@ -84,14 +84,6 @@ class _Egress:
             for cloud in p.clouds:
                 rates[cloud].append(p.usd_per_gb)
         self.max_rate = {c: max(v) for c, v in rates.items()}
-
-    def copy(self, dataset: str, size: Decimal, src: str, dst: str) -> int:
-        key = (dataset, src, dst)
-        if key not in self.cache:
-            regions = self.catalog.region_by_key
-            rate = egress_usd_per_gb(self.catalog, regions[src], regions[dst], self.spec.peering)
-            self.cache[key] = micro_usd(size * rate)
-        return self.cache[key]
 
     def dearest(self, dataset: str, size: Decimal, homes: list[str], dst: str) -> int:
         """The dearest copy of a data set to `dst` from any of its possible homes."""

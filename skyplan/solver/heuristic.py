@@ -10,12 +10,11 @@ hint, so a search stopped by its time limit still returns a good plan.
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 
-from skyplan.catalog.models import Catalog, egress_usd_per_gb
+from skyplan.catalog.models import Catalog
 from skyplan.solver.candidates import Candidates, Option
+from skyplan.solver.costs import CopyPrices
 from skyplan.spec.model import SkySpec
-from skyplan.units import micro_usd
 
 
 def cheapest(options: tuple[Option, ...]) -> int:
@@ -32,7 +31,7 @@ class _State:
         self.data = {d.name: d for d in spec.datasets}
         self.evaluations = 0
         self.readers: dict[str, Counter[str]] = {d.name: Counter() for d in spec.datasets}
-        self.rate_cache: dict[tuple[str, str, str], int] = {}
+        self.prices = CopyPrices(spec, catalog)
         self.choice: list[int] = []
         self.set_choice(self._greedy())
         self.touched = [[*jo.job.inputs, *(o.name for o in jo.job.outputs)] for jo in cands.jobs]
@@ -53,7 +52,7 @@ class _State:
                     d = self.data[name]
                     home = d.location or region_of.get(d.producer or "")
                     if home is not None and home != opt.region and (name, opt.region) not in copies:
-                        cost += self.copy_micro(name, d.size_gb, home, opt.region)
+                        cost += self.prices.copy(name, d.size_gb, home, opt.region)
                 if best_cost is None or cost < best_cost:
                     best, best_cost = k, cost
             choice.append(best)
@@ -107,14 +106,6 @@ class _State:
         d = self.data[name]
         return d.location if d.location is not None else self.region(self.index[d.producer or ""])
 
-    def copy_micro(self, name: str, size: Decimal, src: str, dst: str) -> int:
-        key = (name, src, dst)
-        if key not in self.rate_cache:
-            regions = self.catalog.region_by_key
-            rate = egress_usd_per_gb(self.catalog, regions[src], regions[dst], self.spec.peering)
-            self.rate_cache[key] = micro_usd(size * rate)
-        return self.rate_cache[key]
-
     def data_cost(self, names: list[str]) -> int:
         total = 0
         for name in names:
@@ -122,7 +113,7 @@ class _State:
             home = self.home(name)
             for r, n in self.readers[name].items():
                 if n and r != home:
-                    total += self.copy_micro(name, d.size_gb, home, r)
+                    total += self.prices.copy(name, d.size_gb, home, r)
         return total
 
     def move(self, i: int, k: int) -> None:
