@@ -66,6 +66,14 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Backend:
+    """Where Terraform state lives: `local` (the default) or a remote backend and its settings."""
+
+    type: str = "local"
+    settings: tuple[tuple[str, str | bool], ...] = ()
+
+
+@dataclass(frozen=True)
 class SkySpec:
     """A validated sky spec; jobs are in a deterministic topological order."""
 
@@ -78,6 +86,8 @@ class SkySpec:
     peering: tuple[Peering, ...]
     datasets: tuple[Dataset, ...]
     jobs: tuple[Job, ...]
+    backend: Backend = Backend()
+    bucket_prefix: str = "skyplan"
 
     def job(self, name: str) -> Job:
         """The job called `name`."""

@@ -9,7 +9,16 @@ from pathlib import Path
 from skyplan.catalog.models import Catalog, Peering
 from skyplan.errors import Problem, SpecError, did_you_mean
 from skyplan.spec.load import load_raw_spec
-from skyplan.spec.model import Dataset, Job, Output, Restriction, SkySpec, describe, satisfies
+from skyplan.spec.model import (
+    Backend,
+    Dataset,
+    Job,
+    Output,
+    Restriction,
+    SkySpec,
+    describe,
+    satisfies,
+)
 from skyplan.spec.refs import check_refs, env_name, job_order, refs_of_raw
 from skyplan.spec.schema import RawJob, RawSpec
 from skyplan.spec.yamlpos import Located, PathKey
@@ -212,6 +221,15 @@ def resolve(raw: RawSpec, located: Located, catalog: Catalog) -> SkySpec:
         datasets=tuple(sorted(datasets, key=lambda d: d.name)),
         jobs=tuple(
             _job(j, raw.jobs[j], deps[j], job_r[j], located.where(("jobs", j)).line) for j in order
+        ),
+        bucket_prefix=raw.bucket_prefix,
+        backend=Backend(
+            raw.backend.type,
+            tuple(
+                (k, v)
+                for k, v in sorted(raw.backend.model_dump(exclude={"type"}).items())
+                if v is not None
+            ),
         ),
     )
 

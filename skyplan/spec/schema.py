@@ -5,11 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from skyplan.units import UnitError, memory_gib, parse_accelerators, positive, size_gb, to_decimal
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}$"
+BUCKET_PREFIX_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
 ITEM_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
 
 
@@ -92,6 +101,61 @@ class RawPeering(_Raw):
     usd_per_gb: Usd = Field(ge=0)
 
 
+#: Settings each `backend.type` accepts, and which of them are required.
+BACKEND_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "local": (frozenset(), frozenset()),
+    "s3": (
+        frozenset({"bucket", "region", "key_prefix", "use_lockfile", "encrypt", "kms_key_id"}),
+        frozenset({"bucket", "region"}),
+    ),
+    "gcs": (frozenset({"bucket", "prefix", "kms_encryption_key"}), frozenset({"bucket"})),
+    "azurerm": (
+        frozenset(
+            {
+                "resource_group_name",
+                "storage_account_name",
+                "container_name",
+                "key_prefix",
+                "use_azuread_auth",
+            }
+        ),
+        frozenset({"resource_group_name", "storage_account_name", "container_name"}),
+    ),
+}
+BackendValue = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class RawBackend(_Raw):
+    """`backend`: where Terraform keeps the state of each cloud's root module."""
+
+    type: Literal["local", "s3", "gcs", "azurerm"] = "local"
+    bucket: BackendValue | None = None
+    region: BackendValue | None = None
+    key_prefix: BackendValue | None = None
+    prefix: BackendValue | None = None
+    use_lockfile: bool | None = None
+    encrypt: bool | None = None
+    kms_key_id: BackendValue | None = None
+    kms_encryption_key: BackendValue | None = None
+    resource_group_name: BackendValue | None = None
+    storage_account_name: BackendValue | None = None
+    container_name: BackendValue | None = None
+    use_azuread_auth: bool | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_type(self) -> RawBackend:
+        allowed, required = BACKEND_FIELDS[self.type]
+        given = {k for k in type(self).model_fields if k != "type" and getattr(self, k) is not None}
+        if extra := sorted(given - allowed):
+            raise ValueError(
+                f"backend type {self.type!r} does not take {', '.join(extra)} "
+                f"(it takes: {', '.join(sorted(allowed)) or 'nothing'})"
+            )
+        if missing := sorted(required - given):
+            raise ValueError(f"backend type {self.type!r} needs {', '.join(missing)}")
+        return self
+
+
 class RawSpec(_Raw):
     """The whole `sky.yaml`."""
 
@@ -102,6 +166,8 @@ class RawSpec(_Raw):
     catalog: str | None = None
     policy: RawPolicy = RawPolicy()
     peering: tuple[RawPeering, ...] = ()
+    backend: RawBackend = RawBackend()
+    bucket_prefix: str = Field(default="skyplan", pattern=BUCKET_PREFIX_PATTERN)
     datasets: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], RawDataset] = {}
     jobs: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], RawJob] = Field(min_length=1)
 
@@ -114,6 +180,8 @@ def model_fields_at(path: tuple[str | int, ...]) -> tuple[str, ...]:
             model = RawSpec
         case ("policy",):
             model = RawPolicy
+        case ("backend",):
+            model = RawBackend
         case ("peering", int()):
             model = RawPeering
         case ("datasets", str()):
