@@ -11,5 +11,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-golden",
         action="store_true",
         default=False,
-        help="rewrite committed golden files (stacks/*/plan.json) instead of comparing",
+        help="rewrite the committed generated stacks (stacks/*/) instead of comparing",
     )

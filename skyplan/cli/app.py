@@ -35,9 +35,10 @@ def _root(
 
 
 def _register() -> None:
-    from skyplan.cli import catalog_cmd, plan_cmd
+    from skyplan.cli import catalog_cmd, plan_cmd, validate_cmd
 
     plan_cmd.register(app)
+    validate_cmd.register(app)
     app.add_typer(catalog_cmd.catalog_app, name="catalog")
 
 

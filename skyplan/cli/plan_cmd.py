@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from skyplan.emit.base import RenderedFile
 
 
 class Format(StrEnum):
@@ -53,18 +57,29 @@ def plan(
         max=64,
         help="Solver threads; several run interleaved, so results stay byte-identical.",
     ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Write nothing; exit 5 listing the generated files that are out of date.",
+    ),
 ) -> None:
-    """Solve the spec into the cheapest plan that obeys every rule and write plan.json."""
-    from skyplan.cli.files import write_atomic
+    """Solve the spec into the cheapest plan that obeys every rule and write plan.json,
+    manifest.json and one Terraform root module per cloud the plan uses."""
     from skyplan.cli.inputs import load_spec_and_catalog
+    from skyplan.cli.stack_files import write_stack
+    from skyplan.emit.stack import emit_stack
     from skyplan.plan import plan_to_json
     from skyplan.solver.solve import solve
 
     sky, cat = load_spec_and_catalog(spec, catalog)
     result = solve(sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit)
-    text = plan_to_json(result)
     out_dir = out if out is not None else Path("stacks") / sky.name
-    write_atomic(out_dir / "plan.json", text)
+    files = emit_stack(sky, result, data_root(spec, out_dir))
+    if check:
+        _check(out_dir, files)
+        return
+    kept = write_stack(out_dir, files)
+    text = plan_to_json(result)
     if fmt is Format.json:
         typer.echo(text, nl=False)
         return
@@ -76,6 +91,32 @@ def plan(
 
         typer.echo(plan_markdown(result, ups, sky.budget_usd), nl=False)
         return
-    from skyplan.cli.render import print_plan
+    from skyplan.cli.render import print_plan, print_written
 
-    print_plan(result, ups, sky.budget_usd, out_dir / "plan.json")
+    print_plan(result, ups, sky.budget_usd)
+    print_written(out_dir, files, kept)
+
+
+def data_root(spec: Path, out: Path) -> str:
+    """The spec's folder relative to the output folder: `file://` data sets are relative to the
+    spec, and the manifest names them relative to itself (never as absolute paths)."""
+    import os
+
+    return Path(os.path.relpath(spec.resolve().parent, out.resolve())).as_posix()
+
+
+def _check(out: Path, files: tuple[RenderedFile, ...]) -> None:
+    from skyplan.cli.stack_files import compare
+    from skyplan.errors import StaleError
+
+    drift = compare(out, files)
+    if drift.clean:
+        typer.echo(f"{out}: {len(files)} generated files are up to date")
+        return
+    lines = [f"  changed: {out / p}" for p in drift.changed]
+    lines += [f"  missing: {out / p}" for p in drift.missing]
+    lines += [f"  no longer generated: {out / p}" for p in drift.stale]
+    raise StaleError(
+        f"{out}: generated files are out of date\n" + "\n".join(lines),
+        hint=f"run `skyplan plan` without --check and commit the result in {out}",
+    )

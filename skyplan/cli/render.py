@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from skyplan.emit.base import RenderedFile
 from skyplan.plan import Plan
 from skyplan.review.summary import (
     PLACEMENT_HEADERS,
@@ -49,9 +50,7 @@ def table(title: str, headers: tuple[str, ...], rows: list[Row]) -> Table:
     return t
 
 
-def print_plan(
-    plan: Plan, ups: dict[str, RunnerUp | None] | None, budget: Decimal | None, written: Path
-) -> None:
+def print_plan(plan: Plan, ups: dict[str, RunnerUp | None] | None, budget: Decimal | None) -> None:
     """Placements, transfers and totals as a person reads them at a glance."""
     con = console()
     con.print(table(f"Plan {plan.stack}: placements", PLACEMENT_HEADERS, placement_rows(plan, ups)))
@@ -67,4 +66,23 @@ def print_plan(
     if budget is not None:
         con.print(f"Budget {fmt_usd(budget)}: {fmt_usd(budget - plan.total_usd)} to spare")
     con.print(f"Solver: {solver_text(plan)}")
-    con.print(Text(f"Wrote {written}"))
+
+
+def print_written(out: Path, files: tuple[RenderedFile, ...], kept: tuple[str, ...]) -> None:
+    """Which files `skyplan plan` wrote, folder by folder, and modules it left for destroy."""
+    groups: dict[str, int] = {}
+    for f in files:
+        top = f.path.split("/", 1)[0] + ("/" if "/" in f.path else "")
+        groups[top] = groups.get(top, 0) + 1
+    parts = [
+        name if not name.endswith("/") else f"{name} ({n} files)" for name, n in groups.items()
+    ]
+    con = console()
+    con.print(Text(f"Wrote {out}/: {', '.join(parts)}"))
+    for cloud in kept:
+        con.print(
+            Text(
+                f"Note: {out / cloud}/ is no longer used by the plan but holds Terraform state; "
+                "its files were kept so that `terraform destroy` there can remove what it built."
+            )
+        )

@@ -41,10 +41,13 @@ def test_output_path_is_not_read_as_markup_and_file_is_readable(tmp_path: Path) 
     out = tmp_path / "out[/b]"
     r = run_cli("plan", STACKS / "genomics" / "sky.yaml", "--out", out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert f"Wrote {out}/plan.json" in r.stdout
-    mode = stat.S_IMODE(os.stat(out / "plan.json").st_mode)
-    assert mode & stat.S_IRGRP and mode & stat.S_IROTH
-    assert [p.name for p in out.iterdir()] == ["plan.json"]  # no temporary left behind
+    assert f"Wrote {out}/: gcp/ (" in r.stdout
+    for path in (out / "plan.json", out / "gcp" / "main.tf"):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode & stat.S_IRGRP and mode & stat.S_IROTH
+    # no temporary left behind
+    assert sorted(p.name for p in out.iterdir()) == ["gcp", "manifest.json", "plan.json"]
+    assert not [p for p in out.rglob(".*") if p.is_file()]
 
 
 def test_catalog_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:

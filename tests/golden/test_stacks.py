@@ -1,11 +1,12 @@
 """Golden tests for the example stacks in stacks/*/.
 
-Each stack's committed plan.json must be exactly what `skyplan plan` produces today, byte for
-byte. After an intended change of the planner or the catalog, regenerate them with
+Each stack's committed output (plan.json, manifest.json and one Terraform module per cloud)
+must be exactly what `skyplan plan` produces today, byte for byte. After an intended change of
+the planner, the catalog or the templates, regenerate them with
 
     .venv/bin/pytest tests/golden --update-golden
 
-and review the diff of stacks/*/plan.json like any other change. The story tests below check
+and review the diff of stacks/*/ like any other change. The story tests below check
 that each stack still shows what it was written to show (its comments quote the numbers).
 """
 
@@ -79,18 +80,23 @@ def test_every_example_stack_is_here() -> None:
 
 
 @pytest.mark.parametrize("name", stack_names())
-def test_plan_matches_golden(name: str, run_plan: RunPlan, update_golden: bool) -> None:
-    produced = run_plan(STACKS / name / "sky.yaml")
-    committed = STACKS / name / "plan.json"
-    if update_golden:
-        committed.write_bytes(produced.text.encode("utf-8"))
-    assert committed.exists(), f"{committed} is missing; run pytest with --update-golden"
-    assert produced.text.encode("utf-8") == committed.read_bytes(), (
-        f"{committed} is out of date; if the change is intended, run "
-        "`pytest tests/golden --update-golden` and review the diff"
+def test_generated_stack_matches_golden(
+    name: str, skyplan_cli: RunCli, update_golden: bool
+) -> None:
+    """plan.json, manifest.json and every Terraform file under stacks/<name>/ are exactly what
+    `skyplan plan` generates today (`--check` compares in memory and writes nothing)."""
+    folder = STACKS / name
+    args = ("plan", str(folder / "sky.yaml"), "--out", str(folder), "--format", "json")
+    proc = skyplan_cli(*args) if update_golden else skyplan_cli(*args, "--check")
+    assert proc.returncode == 0, (
+        f"{folder} is out of date; if the change is intended, run "
+        f"`pytest tests/golden --update-golden` and review the diff:\n{proc.stderr}"
     )
-    assert produced.data["solver"] == {"status": "OPTIMAL"}
-    assert produced.data["stack"] == name
+    plan = golden(name)
+    assert plan["solver"] == {"status": "OPTIMAL"}
+    assert plan["stack"] == name
+    clouds = {p["cloud"] for p in plan["placements"]}
+    assert {p.name for p in folder.iterdir() if (p / "main.tf").exists()} == clouds
 
 
 @pytest.mark.parametrize("name", stack_names())

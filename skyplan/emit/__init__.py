@@ -1,0 +1,1 @@
+"""Emission: a plan becomes Terraform root modules per cloud plus the job-runner manifest."""

@@ -1,0 +1,128 @@
+"""GCP: a private network, a bucket and per-job service accounts and instances in each region."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from skyplan.emit.base import (
+    CloudInput,
+    RenderedFile,
+    bucket_datasets,
+    job_record,
+    module_files,
+    region_record,
+    register,
+    script_files,
+)
+from skyplan.emit.layout import JobLayout
+from skyplan.emit.naming import host_name, label, short_hash, tf_id
+
+UBUNTU = "24.04"
+IMAGE_FAMILIES = {"x86_64": "ubuntu-2404-lts-amd64", "arm64": "ubuntu-2404-lts-arm64"}
+ARM_SERIES = frozenset({"t2a", "c4a", "n4a"})
+HYPERDISK_ONLY = frozenset({"c4", "c4a", "c4d", "n4", "n4a", "a4", "x4", "m4"})
+
+
+def machine(instance_type: str) -> tuple[str, list[dict[str, Any]]]:
+    """The machine type and attached GPUs of a catalog instance type (`n1-standard-8+2xnvidia-
+    tesla-t4` is an n1-standard-8 with two T4s attached)."""
+    base, _, gpu = instance_type.partition("+")
+    if not gpu:
+        return base, []
+    count, _, kind = gpu.partition("x")
+    return base, [{"type": kind, "count": int(count)}]
+
+
+def series(machine_type: str) -> str:
+    """`n2` of `n2-standard-8`."""
+    return machine_type.split("-", 1)[0]
+
+
+def account_id(stack: str, job: str) -> str:
+    """A service account ID (6-30 characters), unique per stack and job."""
+    stem = re.sub(r"[^a-z0-9]+", "-", job.lower()).strip("-")[:19].rstrip("-")
+    return f"sp-{short_hash(stack, job, length=6)}-{stem}".rstrip("-")
+
+
+def network_name(stack: str, region: str) -> str:
+    """The name of the stack's network (and subnet, router, NAT) in a region."""
+    name = f"skyplan-{stack}-{region}"
+    return name if len(name) <= 50 else f"{name[:41].rstrip('-')}-{short_hash(stack, region)}"
+
+
+def grants(given: CloudInput, j: JobLayout) -> list[dict[str, str]]:
+    """Bucket roles of a job: objectUser on its own bucket, objectViewer where it reads."""
+    own = j.bucket
+    out = [
+        {
+            "id": "own",
+            "bucket": f"google_storage_bucket.{tf_id(own.region)}.name",
+            "role": "roles/storage.objectUser",
+        }
+    ]
+    stack_buckets = {b.name: b for b in given.buckets}
+    for i in j.inputs:
+        if not i.uri or not i.uri.startswith("gs://"):
+            continue
+        name = i.uri[len("gs://") :].split("/", 1)[0]
+        if name == own.name:
+            continue
+        ref = (
+            f"google_storage_bucket.{tf_id(stack_buckets[name].region)}.name"
+            if name in stack_buckets
+            else f'"{name}"'
+        )
+        out.append(
+            {"id": f"read_{tf_id(name)}", "bucket": ref, "role": "roles/storage.objectViewer"}
+        )
+    return sorted({g["id"]: g for g in out}.values(), key=lambda g: g["id"])
+
+
+@register("gcp")
+class GcpEmitter:
+    """Compute Engine on a private network per region; GCS for data; bucket-scoped IAM."""
+
+    cloud = "gcp"
+
+    def files(self, given: CloudInput) -> tuple[RenderedFile, ...]:
+        """versions.tf, main.tf, variables.tf, outputs.tf and the startup scripts."""
+        ids = given.job_ids()
+        stack = given.spec.name
+        arches: dict[str, set[str]] = {}
+        jobs = []
+        for j in given.jobs:
+            machine_type, gpus = machine(j.placement.instance_type)
+            arch = "arm64" if series(machine_type) in ARM_SERIES else "x86_64"
+            arches.setdefault(j.placement.region, set()).add(arch)
+            gpu = bool(gpus or j.job.accelerator)
+            record = job_record(given, j, ids[j.job.name], sep="_")
+            record |= {
+                "arch": arch,
+                "machine_type": machine_type,
+                "accelerators": gpus,
+                "account_id": account_id(stack, j.job.name),
+                "host": host_name(j.job.name, stack),
+                "label": label(j.job.name),
+                "datasets": label(record["datasets"]),
+                "disk_type": "hyperdisk-balanced"
+                if series(machine_type) in HYPERDISK_ONLY
+                else "pd-balanced",
+                "on_host_maintenance": "TERMINATE" if gpu or j.placement.spot else "MIGRATE",
+                "grants": grants(given, j),
+            }
+            jobs.append(record)
+        regions = [
+            region_record(
+                b,
+                location=b.region.upper(),
+                network=network_name(stack, b.region),
+                datasets=label(bucket_datasets(given, b, sep="_")),
+                architectures=[
+                    {"id": a, "family": IMAGE_FAMILIES[a]} for a in sorted(arches.get(b.region, ()))
+                ],
+            )
+            for b in given.buckets
+        ]
+        variables = {"regions": regions, "jobs": jobs, "ubuntu": UBUNTU}
+        return module_files(given, variables, ("gcp",), script_files(given))

@@ -1,0 +1,186 @@
+"""Where every byte lives once a plan runs: buckets per region, inputs, outputs and copies."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from decimal import Decimal
+
+from skyplan.emit.naming import bucket_name, bucket_uri, instance_name, with_slash
+from skyplan.plan import Placement, Plan
+from skyplan.spec.model import Job, SkySpec
+from skyplan.spec.refs import env_name
+
+COPIES = "copies"  # temporary copies of data sets read away from home (expire by lifecycle)
+OUTPUTS = "outputs"  # data sets jobs produce (kept)
+RUNS = "_skyplan"  # completion markers and logs
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """skyplan's object store in one region: an S3 or GCS bucket, an Azure container, a folder."""
+
+    cloud: str
+    region: str
+    name: str
+    uri: str
+
+    @property
+    def key(self) -> str:
+        """`cloud:region`."""
+        return f"{self.cloud}:{self.region}"
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A data set as one job sees it: the URI it is read from or written to, and its variable."""
+
+    dataset: str
+    uri: str | None
+    env: str
+    gb: Decimal
+
+
+@dataclass(frozen=True)
+class JobLayout:
+    """One placed job with its bucket, its inputs and outputs and where it reports."""
+
+    job: Job
+    placement: Placement
+    instance: str
+    bucket: Bucket
+    inputs: tuple[DataRef, ...]
+    outputs: tuple[DataRef, ...]
+    depends_on: tuple[str, ...]
+    transfers: tuple[str, ...]
+
+    @property
+    def runs_uri(self) -> str:
+        """Where the job's nodes write logs and completion markers."""
+        return f"{self.bucket.uri}{RUNS}/{self.job.name}/"
+
+
+@dataclass(frozen=True)
+class TransferStep:
+    """One copy of a data set from its home to a region where it is read."""
+
+    id: str
+    dataset: str
+    src: str
+    dst: str
+    source: str | None
+    destination: str
+    gb: Decimal
+    after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """The storage layout of a whole plan; every tuple is sorted by name."""
+
+    stack: str
+    buckets: tuple[Bucket, ...]
+    jobs: tuple[JobLayout, ...]
+    transfers: tuple[TransferStep, ...]
+
+    def buckets_of(self, cloud: str) -> tuple[Bucket, ...]:
+        """The buckets of one cloud."""
+        return tuple(b for b in self.buckets if b.cloud == cloud)
+
+    def jobs_of(self, cloud: str) -> tuple[JobLayout, ...]:
+        """The jobs placed on one cloud."""
+        return tuple(j for j in self.jobs if j.placement.cloud == cloud)
+
+    def clouds(self) -> tuple[str, ...]:
+        """Clouds with at least one job, sorted."""
+        return tuple(sorted({j.placement.cloud for j in self.jobs}))
+
+
+def local_uri(uri: str, data_root: str) -> str:
+    """A relative `file://` URI of the spec (a file or a folder), made relative to the output
+    folder instead."""
+    path = uri[len("file://") :]
+    if path.startswith("/"):
+        return uri
+    slash = "/" if path.endswith("/") else ""  # a file stays a file, a folder a folder
+    return "file://" + posixpath.normpath(posixpath.join(data_root, path)) + slash
+
+
+def transfer_id(dataset: str, dst: str) -> str:
+    """A stable id for the copy of `dataset` to the region `dst`."""
+    return f"{dataset}@{dst}"
+
+
+def stack_layout(spec: SkySpec, plan: Plan, data_root: str = ".") -> StackLayout:
+    """Lay out buckets, inputs, outputs and copies for `plan`; `data_root` is the spec's folder
+    relative to the output folder (for relative `file://` data sets)."""
+    placed = {p.job: p for p in plan.placements}
+    regions = sorted({p.region_key for p in plan.placements} | {t.dst for t in plan.transfers})
+    buckets = {}
+    for key in regions:
+        cloud, region = key.split(":", 1)
+        name = bucket_name(spec.bucket_prefix, spec.name, cloud, region)
+        buckets[key] = Bucket(cloud, region, name, bucket_uri(cloud, name))
+    home: dict[str, tuple[str, str | None]] = {}
+    for d in spec.datasets:
+        if d.producer is not None:
+            where = placed[d.producer].region_key
+            home[d.name] = (where, f"{buckets[where].uri}{OUTPUTS}/{d.name}/")
+        else:
+            uri = d.uri
+            if uri is not None:
+                uri = local_uri(uri, data_root) if uri.startswith("file://") else with_slash(uri)
+            home[d.name] = (d.location or "", uri)
+
+    def read_uri(dataset: str, region_key: str) -> str | None:
+        where, uri = home[dataset]
+        return uri if where == region_key else f"{buckets[region_key].uri}{COPIES}/{dataset}/"
+
+    transfers = tuple(
+        TransferStep(
+            transfer_id(t.dataset, t.dst),
+            t.dataset,
+            t.src,
+            t.dst,
+            home[t.dataset][1],
+            read_uri(t.dataset, t.dst) or "",
+            t.gb,
+            tuple(p for p in (spec.dataset(t.dataset).producer,) if p is not None),
+        )
+        for t in sorted(plan.transfers, key=lambda t: (t.dataset, t.dst))
+    )
+    jobs = []
+    for job in sorted(spec.jobs, key=lambda j: j.name):
+        p = placed[job.name]
+        jobs.append(
+            JobLayout(
+                job,
+                p,
+                instance_name(job.name, spec.name, p.cloud, p.region),
+                buckets[p.region_key],
+                tuple(
+                    DataRef(
+                        i,
+                        read_uri(i, p.region_key),
+                        f"SKYPLAN_INPUT_{env_name(i)}",
+                        spec.dataset(i).size_gb,
+                    )
+                    for i in sorted(job.inputs)
+                ),
+                tuple(
+                    DataRef(
+                        o.name, home[o.name][1], f"SKYPLAN_OUTPUT_{env_name(o.name)}", o.size_gb
+                    )
+                    for o in sorted(job.outputs, key=lambda o: o.name)
+                ),
+                tuple(sorted(job.depends_on)),
+                tuple(
+                    sorted(
+                        transfer_id(i, p.region_key)
+                        for i in job.inputs
+                        if home[i][0] != p.region_key
+                    )
+                ),
+            )
+        )
+    return StackLayout(spec.name, tuple(buckets[k] for k in regions), tuple(jobs), transfers)

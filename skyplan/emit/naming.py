@@ -1,0 +1,80 @@
+"""Stable names: Terraform identifiers, bucket names, instance names, labels and URIs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+#: The root URI scheme of each cloud's object storage.
+SCHEMES = {"aws": "s3", "gcp": "gs", "azure": "az", "local": "file"}
+
+#: Where the local cloud keeps its buckets, relative to the stack's output folder.
+LOCAL_BUCKETS = ".skyplan/buckets"
+
+#: Azure blob container skyplan creates in each region's storage account.
+AZURE_CONTAINER = "skyplan"
+
+
+def short_hash(*parts: str, length: int = 8) -> str:
+    """A stable hex digest of `parts`, for names that must be unique and short."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
+
+
+def tf_id(name: str) -> str:
+    """A snake_case Terraform identifier for a region or job name."""
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return ident if re.match(r"[A-Za-z_]", ident) else f"_{ident}"
+
+
+def tf_ids(names: tuple[str, ...]) -> dict[str, str]:
+    """Identifiers for `names`, made unique with a hash suffix where two would collide."""
+    first = {n: tf_id(n) for n in names}
+    counts: dict[str, int] = {}
+    for ident in first.values():
+        counts[ident] = counts.get(ident, 0) + 1
+    return {n: i if counts[i] == 1 else f"{i}_{short_hash(n, length=6)}" for n, i in first.items()}
+
+
+def bucket_name(prefix: str, stack: str, cloud: str, region: str) -> str:
+    """The name of skyplan's bucket (S3, GCS) or storage account (Azure) for one region."""
+    if cloud == "azure":  # 3-24 lower-case letters and digits, globally unique
+        stem = re.sub(r"[^a-z0-9]", "", prefix + stack)[:14]
+        return stem + short_hash(prefix, stack, cloud, region, length=24 - len(stem))
+    if cloud == "local":
+        return region
+    name = f"{prefix}-{stack}-{region}"
+    if len(name) <= 63:
+        return name
+    return f"{name[:54].rstrip('-')}-{short_hash(prefix, stack, cloud, region)}"
+
+
+def bucket_uri(cloud: str, bucket: str) -> str:
+    """The root URI of a bucket, with a trailing slash."""
+    if cloud == "azure":
+        return f"az://{bucket}/{AZURE_CONTAINER}/"
+    if cloud == "local":
+        return f"file://{LOCAL_BUCKETS}/{bucket}/"
+    return f"{SCHEMES[cloud]}://{bucket}/"
+
+
+def instance_name(job: str, stack: str, cloud: str, region: str) -> str:
+    """SPEC section 4: `<job>.<stack>.<cloud>.<region>`."""
+    return f"{job}.{stack}.{cloud}.{region}"
+
+
+def host_name(job: str, stack: str, node: int | None = None) -> str:
+    """A host name valid on every cloud (lower-case, '-', at most 63 characters)."""
+    base = re.sub(r"[^a-z0-9-]", "-", f"{stack}-{job}".lower()).strip("-")
+    if len(base) > 56:
+        base = f"{base[:47].rstrip('-')}-{short_hash(stack, job, length=8)}"
+    return base if node is None else f"{base}-{node}"
+
+
+def label(value: str) -> str:
+    """A GCP label value: lower-case letters, digits, '_' and '-', at most 63 characters."""
+    return re.sub(r"[^a-z0-9_-]", "_", value.lower())[:63]
+
+
+def with_slash(uri: str) -> str:
+    """A prefix URI ends with '/': data sets are folders of objects."""
+    return uri if uri.endswith("/") else uri + "/"

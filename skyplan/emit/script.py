@@ -1,0 +1,97 @@
+"""The startup script of a job's nodes: fetch inputs, run, upload outputs, mark done, power off."""
+
+from __future__ import annotations
+
+import shlex
+
+from skyplan.emit.layout import JobLayout
+from skyplan.emit.render import render
+from skyplan.emit.tools import Command, download, put_file, upload
+
+#: How each cloud's node gets its storage tool (Ubuntu images ship snapd).
+INSTALL = {
+    "aws": ("command -v aws >/dev/null || snap install aws-cli --classic",),
+    "gcp": ("command -v gcloud >/dev/null || snap install google-cloud-cli --classic",),
+    "azure": (
+        "if ! command -v azcopy >/dev/null; then",
+        "  curl -fsSL https://aka.ms/downloadazcopy-v10-linux | tar -xz -C /tmp",
+        "  install -m 0755 /tmp/azcopy_linux_*/azcopy /usr/local/bin/azcopy",
+        "fi",
+        "export AZCOPY_AUTO_LOGIN_TYPE=MSI AZCOPY_MSI_CLIENT_ID=${identity_client_id}",
+    ),
+}
+GPU_DRIVERS = (
+    "command -v nvidia-smi >/dev/null || { apt-get update -q && ubuntu-drivers install --gpgpu; }",
+)
+
+
+def _lines(commands: tuple[Command, ...]) -> list[str]:
+    """Shell lines; copies are retried (new identities and role grants take minutes to apply)."""
+    return [shlex.join(c) if c[0] == "mkdir" else f"retry {shlex.join(c)}" for c in commands]
+
+
+def tf_template(text: str) -> str:
+    """Escape a shell script for Terraform's templatefile(): only `${node}` (and the cloud's own
+    `${identity_client_id}`) stay interpolations."""
+    escaped = text.replace("${", "$${").replace("%{", "%%{")
+    for name in ("node", "identity_client_id"):
+        escaped = escaped.replace(f"$${{{name}}}", f"${{{name}}}")
+    return escaped
+
+
+def startup_script(j: JobLayout, stack: str, header: str) -> str:
+    """The bash startup script of the nodes of `j` (a templatefile() template, see tf_template)."""
+    p = j.placement
+    env = [
+        ("SKYPLAN_CLOUD", p.cloud),
+        ("SKYPLAN_JOB", j.job.name),
+        ("SKYPLAN_NODE", "${node}"),
+        ("SKYPLAN_NODES", str(p.nodes)),
+        ("SKYPLAN_REGION", p.region),
+        ("SKYPLAN_STACK", stack),
+    ]
+    fetch: list[str] = []
+    for i in j.inputs:
+        path = f"/var/lib/skyplan/inputs/{i.dataset}"
+        env.append((i.env, path))
+        if i.uri is None:
+            fetch.append(f"echo {shlex.quote(f'skyplan: data set {i.dataset} has no uri')} >&2")
+            fetch.append("exit 2")
+        else:
+            fetch += _lines(download(i.uri, path, p.region))
+    upload_lines: list[str] = []
+    for o in j.outputs:
+        path = f"/var/lib/skyplan/outputs/{o.dataset}"
+        env.append((o.env, path))
+        fetch.append(shlex.join(("mkdir", "-p", path)))
+        upload_lines += _lines(upload(path, o.uri or "", p.region))
+    runs = j.runs_uri
+    marker = "/var/lib/skyplan/marker.json"
+    finish = [
+        "retry "
+        + shlex.join(put_file("/var/lib/skyplan/node.log", f"{runs}node-${{node}}.log", p.region)),
+        f'if [ "$status" -eq 0 ]; then '
+        f"retry {shlex.join(put_file(marker, f'{runs}node-${{node}}.done', p.region))}; else "
+        f"retry {shlex.join(put_file(marker, f'{runs}node-${{node}}.failed', p.region))}; fi",
+    ]
+    install = list(INSTALL[p.cloud]) + (list(GPU_DRIVERS) if j.job.accelerator else [])
+    delimiter = "SKYPLAN_JOB_COMMAND"
+    while delimiter in j.job.run:
+        delimiter += "_"
+    text = render(
+        "scripts/startup.sh.j2",
+        {
+            "header": header,
+            "job": j.job.name,
+            "instance": j.instance,
+            "runs_uri": runs,
+            "env": [(k, v if v == "${node}" else shlex.quote(v)) for k, v in sorted(env)],
+            "finish": finish,
+            "install": install,
+            "fetch": fetch,
+            "upload": upload_lines,
+            "command": j.job.run.rstrip("\n"),
+            "delimiter": delimiter,
+        },
+    )
+    return tf_template(text)

@@ -1,0 +1,60 @@
+"""Where data lives once a plan runs: buckets, read locations, copies and stable names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from skyplan.emit.layout import StackLayout, local_uri
+from skyplan.emit.naming import bucket_name, host_name, tf_ids
+
+
+def test_reads_at_home_copies_elsewhere(
+    layout_of: Callable[[str], StackLayout], two_clouds: str
+) -> None:
+    layout = layout_of(two_clouds)
+    prep, train = layout.jobs
+    assert [i.uri for i in prep.inputs] == ["s3://acme-raw/in/"]
+    assert prep.outputs[0].uri == "s3://skyplan-lay-eu-west-1/outputs/clean/"
+    assert prep.outputs[0].env == "SKYPLAN_OUTPUT_CLEAN"
+    assert [i.uri for i in train.inputs] == [
+        "gs://skyplan-lay-europe-west4/copies/clean/",
+        "gs://skyplan-lay-europe-west4/copies/raw/",
+    ]
+    assert train.transfers == ("clean@gcp:europe-west4", "raw@gcp:europe-west4")
+    assert train.depends_on == ("prep",)
+    assert train.runs_uri == "gs://skyplan-lay-europe-west4/_skyplan/train/"
+    clean, raw = layout.transfers
+    assert (clean.source, clean.destination, clean.after) == (
+        "s3://skyplan-lay-eu-west-1/outputs/clean/",
+        "gs://skyplan-lay-europe-west4/copies/clean/",
+        ("prep",),
+    )
+    assert (raw.source, raw.after) == ("s3://acme-raw/in/", ())
+    assert [b.key for b in layout.buckets] == ["aws:eu-west-1", "gcp:europe-west4"]
+    assert layout.clouds() == ("aws", "gcp")
+
+
+def test_local_uris_are_relative_to_the_output_folder() -> None:
+    assert local_uri("file://data/words.txt", ".") == "file://data/words.txt"
+    assert local_uri("file://./data/in/", "../spec") == "file://../spec/data/in/"
+    assert local_uri("file:///abs/in/", "../spec") == "file:///abs/in/"
+
+
+def test_bucket_names_fit_every_cloud() -> None:
+    assert bucket_name("skyplan", "lay", "aws", "eu-west-1") == "skyplan-lay-eu-west-1"
+    long_stack = "a" * 39
+    name = bucket_name("acme-research-lab", long_stack, "gcp", "northamerica-northeast2")
+    assert len(name) <= 63 and name.startswith("acme-research-lab-aaa")
+    assert name != bucket_name("acme-research-lab", long_stack, "gcp", "northamerica-northeast1")
+    account = bucket_name("skyplan", "genomics", "azure", "westeurope")
+    assert len(account) == 24 and account.isalnum() and account.islower()
+    assert account != bucket_name("skyplan", "genomics", "azure", "northeurope")
+
+
+def test_identifiers_are_unique_and_hosts_are_valid() -> None:
+    ids = tf_ids(("a-b", "a.b", "c"))
+    assert ids["c"] == "c"
+    assert len(set(ids.values())) == 3
+    assert all(i.startswith("a_b") for k, i in ids.items() if k != "c")
+    assert host_name("Big.Job", "stack", 3) == "stack-big-job-3"
+    assert len(host_name("j" * 63, "s" * 39)) <= 56
