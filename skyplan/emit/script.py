@@ -20,6 +20,26 @@ INSTALL = {
         "export AZCOPY_AUTO_LOGIN_TYPE=MSI AZCOPY_MSI_CLIENT_ID=${identity_client_id}",
     ),
 }
+#: How a node powers off when its job is done. On Azure a VM that shuts itself down stays
+#: allocated and billed, so the node first asks Resource Manager to deallocate it (its identity
+#: holds a role allowing exactly that); `shutdown` remains the fallback.
+POWER_OFF = {
+    "aws": ("shutdown -h now",),
+    "gcp": ("shutdown -h now",),
+    "azure": (
+        "imds=http://169.254.169.254/metadata",
+        'token=$(curl -fsS -H Metadata:true "$imds/identity/oauth2/token?api-version=2018-02-01'
+        '&resource=https://management.azure.com/&client_id=${identity_client_id}" '
+        "| python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])') || true",
+        'vm=$(curl -fsS -H Metadata:true "$imds/instance/compute/resourceId'
+        '?api-version=2021-02-01&format=text") || true',
+        'if [ -n "$token" ] && [ -n "$vm" ]; then',
+        '  curl -fsS -X POST -H "Authorization: Bearer $token" -H "Content-Length: 0" '
+        '"https://management.azure.com$vm/deallocate?api-version=2024-07-01" || true',
+        "fi",
+        "shutdown -h now",
+    ),
+}
 GPU_DRIVERS = (
     "command -v nvidia-smi >/dev/null || { apt-get update -q && ubuntu-drivers install --gpgpu; }",
 )
@@ -88,6 +108,7 @@ def startup_script(j: JobLayout, stack: str, header: str) -> str:
             "env": [(k, v if v == "${node}" else shlex.quote(v)) for k, v in sorted(env)],
             "finish": finish,
             "install": install,
+            "power_off": list(POWER_OFF[p.cloud]),
             "fetch": fetch,
             "upload": upload_lines,
             "command": j.job.run.rstrip("\n"),

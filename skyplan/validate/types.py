@@ -112,6 +112,7 @@ AZURERM = ProviderTypes(
         "azurerm_storage_management_policy",
         "azurerm_user_assigned_identity",
         "azurerm_role_assignment",
+        "azurerm_role_definition",
         "azurerm_network_interface",
         "azurerm_linux_virtual_machine",
         "azurerm_key_vault",

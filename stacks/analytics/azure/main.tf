@@ -32,6 +32,23 @@ resource "azurerm_resource_group" "eastus2" {
   tags     = local.tags
 }
 
+# A VM that shuts itself down stays allocated (and billed) on Azure: nodes deallocate themselves
+# when their job is done, with this role and nothing more.
+resource "azurerm_role_definition" "eastus2_deallocate" {
+  provider          = azurerm.eastus2
+  name              = "skyplan-analytics-eastus2-deallocate"
+  scope             = azurerm_resource_group.eastus2.id
+  description       = "skyplan nodes of stack analytics in eastus2: deallocate themselves when done"
+  assignable_scopes = [azurerm_resource_group.eastus2.id]
+
+  permissions {
+    actions = [
+      "Microsoft.Compute/virtualMachines/deallocate/action",
+      "Microsoft.Compute/virtualMachines/read",
+    ]
+  }
+}
+
 data "azurerm_platform_image" "eastus2_x64" {
   provider  = azurerm.eastus2
   location  = "eastus2"
@@ -287,6 +304,15 @@ resource "azurerm_role_assignment" "agg_app_data" {
   principal_type       = "ServicePrincipal"
 }
 
+resource "azurerm_role_assignment" "agg_app_deallocate" {
+  provider           = azurerm.eastus2
+  description        = "skyplan job agg-app: its nodes deallocate themselves when done"
+  scope              = azurerm_resource_group.eastus2.id
+  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.agg_app.principal_id
+  principal_type     = "ServicePrincipal"
+}
+
 # Containers outside this stack that the job reads: their resource group is unknown here, so the
 # owner must grant "Storage Blob Data Reader" to the job's identity (output identity_principal_ids)
 # on each, and, if its firewall is on, allow this region's subnet (output subnet_ids):
@@ -383,6 +409,7 @@ resource "azurerm_linux_virtual_machine" "agg_app" {
   # The node starts its job at boot: its data roles and its way out must exist by then.
   depends_on = [
     azurerm_role_assignment.agg_app_data,
+    azurerm_role_assignment.agg_app_deallocate,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]
@@ -409,6 +436,15 @@ resource "azurerm_role_assignment" "dashboard_data" {
   role_definition_name = "Storage Blob Data Contributor"
   principal_id         = azurerm_user_assigned_identity.dashboard.principal_id
   principal_type       = "ServicePrincipal"
+}
+
+resource "azurerm_role_assignment" "dashboard_deallocate" {
+  provider           = azurerm.eastus2
+  description        = "skyplan job dashboard: its nodes deallocate themselves when done"
+  scope              = azurerm_resource_group.eastus2.id
+  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.dashboard.principal_id
+  principal_type     = "ServicePrincipal"
 }
 
 resource "azurerm_network_interface" "dashboard" {
@@ -501,6 +537,7 @@ resource "azurerm_linux_virtual_machine" "dashboard" {
   # The node starts its job at boot: its data roles and its way out must exist by then.
   depends_on = [
     azurerm_role_assignment.dashboard_data,
+    azurerm_role_assignment.dashboard_deallocate,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]
@@ -527,6 +564,15 @@ resource "azurerm_role_assignment" "join_data" {
   role_definition_name = "Storage Blob Data Contributor"
   principal_id         = azurerm_user_assigned_identity.join.principal_id
   principal_type       = "ServicePrincipal"
+}
+
+resource "azurerm_role_assignment" "join_deallocate" {
+  provider           = azurerm.eastus2
+  description        = "skyplan job join: its nodes deallocate themselves when done"
+  scope              = azurerm_resource_group.eastus2.id
+  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.join.principal_id
+  principal_type     = "ServicePrincipal"
 }
 
 resource "azurerm_network_interface" "join" {
@@ -619,6 +665,7 @@ resource "azurerm_linux_virtual_machine" "join" {
   # The node starts its job at boot: its data roles and its way out must exist by then.
   depends_on = [
     azurerm_role_assignment.join_data,
+    azurerm_role_assignment.join_deallocate,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]

@@ -428,6 +428,7 @@ def test_tags(main: dict[str, Any], files: dict[str, str]) -> None:
     untaggable = {
         "azurerm_nat_gateway_public_ip_association",
         "azurerm_role_assignment",
+        "azurerm_role_definition",
         "azurerm_storage_container",
         "azurerm_storage_management_policy",
         "azurerm_subnet",
