@@ -375,6 +375,30 @@ def test_role_assignments(main: dict[str, Any]) -> None:
     assert {v["for_each"] for v in operators.values()} == {"${toset(var.operator_principal_ids)}"}
 
 
+def test_nodes_may_deallocate_themselves_and_nothing_more(
+    main: dict[str, Any], files: dict[str, str]
+) -> None:
+    """A VM that shuts itself down stays billed on Azure: each node deallocates itself."""
+    definitions = of_type(main, "azurerm_role_definition")
+    assert sorted(definitions) == ["swedencentral_deallocate", "westeurope_deallocate"]
+    for region, body in definitions.items():
+        rg = f"${{azurerm_resource_group.{region.removesuffix('_deallocate')}.id}}"
+        assert body["scope"] == rg and body["assignable_scopes"] == [rg]
+        assert block(body, "permissions")["actions"] == [
+            "Microsoft.Compute/virtualMachines/deallocate/action",
+            "Microsoft.Compute/virtualMachines/read",
+        ]
+    roles = of_type(main, "azurerm_role_assignment")
+    train = roles["train_deallocate"]
+    assert train["scope"] == "${azurerm_resource_group.swedencentral.id}"
+    assert "azurerm_role_definition.swedencentral_deallocate" in train["role_definition_id"]
+    script = files["azure/scripts/train.sh.tftpl"]
+    finish = script[script.index("finish() {") : script.index("trap finish EXIT")]
+    assert "set +e" in finish
+    assert "/deallocate?api-version=" in finish
+    assert finish.index("/deallocate?") < finish.index("shutdown -h now")
+
+
 def test_reading_another_regions_container(stack: tuple[Any, Any, StackLayout]) -> None:
     spec, _, layout = stack
     buckets = {b.region: b for b in layout.buckets_of("azure")}
