@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
+from collections.abc import Callable
 
 #: The root URI scheme of each cloud's object storage.
 SCHEMES = {"aws": "s3", "gcp": "gs", "azure": "az", "local": "file"}
@@ -26,13 +28,20 @@ def tf_id(name: str) -> str:
     return ident if re.match(r"[A-Za-z_]", ident) else f"_{ident}"
 
 
+def unique(names: tuple[str, ...], stem: Callable[[str], str], sep: str = "_") -> dict[str, str]:
+    """`stem(name)` for each name, with a hash of the name appended where two stems would be
+    equal ignoring case (they also name files, and some file systems ignore case)."""
+    first = {n: stem(n) for n in names}
+    counts = Counter(s.lower() for s in first.values())
+    return {
+        n: s if counts[s.lower()] == 1 else stem(f"{n}{sep}{short_hash(n, length=6)}")
+        for n, s in first.items()
+    }
+
+
 def tf_ids(names: tuple[str, ...]) -> dict[str, str]:
-    """Identifiers for `names`, made unique with a hash suffix where two would collide."""
-    first = {n: tf_id(n) for n in names}
-    counts: dict[str, int] = {}
-    for ident in first.values():
-        counts[ident] = counts.get(ident, 0) + 1
-    return {n: i if counts[i] == 1 else f"{i}_{short_hash(n, length=6)}" for n, i in first.items()}
+    """Terraform identifiers for job names, unique within a module."""
+    return unique(names, tf_id)
 
 
 def bucket_name(prefix: str, stack: str, cloud: str, region: str) -> str:

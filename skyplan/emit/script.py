@@ -45,6 +45,9 @@ GPU_DRIVERS = (
 )
 
 
+COMMAND_SLOT = "\x00SKYPLAN-JOB-COMMAND\x00"
+
+
 def _lines(commands: tuple[Command, ...]) -> list[str]:
     """Shell lines; copies are retried (new identities and role grants take minutes to apply)."""
     return [shlex.join(c) if c[0] == "mkdir" else f"retry {shlex.join(c)}" for c in commands]
@@ -111,8 +114,10 @@ def startup_script(j: JobLayout, stack: str, header: str) -> str:
             "power_off": list(POWER_OFF[p.cloud]),
             "fetch": fetch,
             "upload": upload_lines,
-            "command": j.job.run.rstrip("\n"),
+            "command": COMMAND_SLOT,
             "delimiter": delimiter,
         },
     )
-    return tf_template(text)
+    # The job's own text is escaped whole: a `${node}` in it belongs to the job, not Terraform.
+    command = j.job.run.rstrip("\n").replace("${", "$${").replace("%{", "%%{")
+    return tf_template(text).replace(COMMAND_SLOT, command)

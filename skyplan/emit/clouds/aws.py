@@ -18,6 +18,7 @@ from skyplan.emit.base import (
 from skyplan.emit.layout import JobLayout
 
 UBUNTU = "24.04"
+DISK_MAX_GB = 16_384  # gp3
 AMI_OWNER = "099720109477"  # Canonical
 AMI_NAMES = {
     "x86_64": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
@@ -66,7 +67,7 @@ def statements(j: JobLayout) -> list[dict[str, Any]]:
     out.append(
         {
             "sid": "WriteOutputs",
-            "actions": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            "actions": ["s3:AbortMultipartUpload", "s3:PutObject"],
             "resources": sorted({f"arn:aws:s3:::{b}/{k}*" for b, k in writes}),
             "prefixes": None,
         }
@@ -88,7 +89,7 @@ class AwsEmitter:
         for j in given.jobs:
             arch = architecture(j.placement.instance_type)
             arches.setdefault(j.placement.region, set()).add(arch)
-            record = job_record(given, j, ids[j.job.name])
+            record = job_record(given, j, ids[j.job.name], disk_max=DISK_MAX_GB)
             record |= {
                 "arch": arch,
                 "statements": statements(j),

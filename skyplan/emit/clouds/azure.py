@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,7 @@ from skyplan.emit.base import (
     script_files,
 )
 from skyplan.emit.layout import COPIES, Bucket, JobLayout
-from skyplan.emit.naming import AZURE_CONTAINER, host_name, short_hash, tf_id
+from skyplan.emit.naming import AZURE_CONTAINER, tf_id
 from skyplan.emit.tools import azure_https
 
 UBUNTU = "24.04"
@@ -128,19 +127,6 @@ def data_access(j: JobLayout, buckets: tuple[Bucket, ...]) -> tuple[list[str], l
     return sorted(reads), sorted(external)
 
 
-def host_names(given: CloudInput) -> dict[str, str]:
-    """A VM name stem per job, unique within the module (valid for Azure VM and NIC names)."""
-
-    def stem(name: str) -> str:
-        return host_name(name, given.spec.name)
-
-    first = {j.job.name: stem(j.job.name) for j in given.jobs}
-    uses = Counter(first.values())
-    return {
-        n: s if uses[s] == 1 else stem(f"{n}-{short_hash(n, length=6)}") for n, s in first.items()
-    }
-
-
 def _dataset_tags(datasets: str) -> dict[str, str]:
     return {"skyplan-dataset": datasets} if datasets else {}
 
@@ -149,7 +135,7 @@ def _job(given: CloudInput, j: JobLayout, ident: str, host: str) -> dict[str, An
     size = j.placement.instance_type
     family = no_trusted_launch(size)
     reads, external = data_access(j, given.buckets)
-    record = job_record(given, j, ident)
+    record = job_record(given, j, ident, disk_max=OS_DISK_MAX_GB)
     job_tags = {"skyplan-job": j.job.name}
     return record | {
         "host": host,
@@ -159,13 +145,6 @@ def _job(given: CloudInput, j: JobLayout, ident: str, host: str) -> dict[str, An
         "trusted_launch": family is None,
         "security_note": security_note(size, j.job.accelerator is not None),
         "disk_type": os_disk_type(size),
-        "disk_gb": min(record["disk_gb"], OS_DISK_MAX_GB),
-        "disk_note": (
-            f"The job's data needs {record['disk_gb']} GB, more than the {OS_DISK_MAX_GB} GB an "
-            "Azure OS disk can hold."
-            if record["disk_gb"] > OS_DISK_MAX_GB
-            else ""
-        ),
         "reads": [{"id": tf_id(r), "name": r} for r in reads],
         "external": external,
     }
@@ -189,7 +168,7 @@ class AzureEmitter:
 
     def files(self, given: CloudInput) -> tuple[RenderedFile, ...]:
         """versions.tf, main.tf, variables.tf, outputs.tf and the startup scripts."""
-        ids, hosts = given.job_ids(), host_names(given)
+        ids, hosts = given.job_ids(), given.host_names()
         jobs = [_job(given, j, ids[j.job.name], hosts[j.job.name]) for j in given.jobs]
         kinds: dict[str, set[str]] = {}
         for j in given.jobs:

@@ -16,9 +16,10 @@ from skyplan.emit.base import (
     script_files,
 )
 from skyplan.emit.layout import JobLayout
-from skyplan.emit.naming import host_name, label, short_hash, tf_id
+from skyplan.emit.naming import label, short_hash, tf_id
 
 UBUNTU = "24.04"
+DISK_MAX_GB = 65_536  # pd-balanced and hyperdisk-balanced
 IMAGE_FAMILIES = {"x86_64": "ubuntu-2404-lts-amd64", "arm64": "ubuntu-2404-lts-arm64"}
 ARM_SERIES = frozenset({"t2a", "c4a", "n4a"})
 HYPERDISK_ONLY = frozenset({"c4", "c4a", "c4d", "n4", "n4a", "a4", "x4", "m4"})
@@ -87,7 +88,7 @@ class GcpEmitter:
 
     def files(self, given: CloudInput) -> tuple[RenderedFile, ...]:
         """versions.tf, main.tf, variables.tf, outputs.tf and the startup scripts."""
-        ids = given.job_ids()
+        ids, hosts = given.job_ids(), given.host_names()
         stack = given.spec.name
         arches: dict[str, set[str]] = {}
         jobs = []
@@ -96,13 +97,13 @@ class GcpEmitter:
             arch = "arm64" if series(machine_type) in ARM_SERIES else "x86_64"
             arches.setdefault(j.placement.region, set()).add(arch)
             gpu = bool(gpus or j.job.accelerator)
-            record = job_record(given, j, ids[j.job.name], sep="_")
+            record = job_record(given, j, ids[j.job.name], sep="_", disk_max=DISK_MAX_GB)
             record |= {
                 "arch": arch,
                 "machine_type": machine_type,
                 "accelerators": gpus,
                 "account_id": account_id(stack, j.job.name),
-                "host": host_name(j.job.name, stack),
+                "host": hosts[j.job.name],
                 "label": label(j.job.name),
                 "datasets": label(record["datasets"]),
                 "disk_type": "hyperdisk-balanced"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from skyplan.emit.base import CloudInput, RenderedFile, module_files, region_record, register
-from skyplan.emit.naming import host_name, tf_id
+from skyplan.emit.naming import tf_id
 
 MKDIR = 'mkdir -p "$SKYPLAN_PATH"'
 REMOVE_BUCKET = (
@@ -24,14 +24,14 @@ class LocalEmitter:
 
     def files(self, given: CloudInput) -> tuple[RenderedFile, ...]:
         """versions.tf, main.tf, variables.tf and outputs.tf of the local module."""
-        ids = given.job_ids()
+        ids, hosts = given.job_ids(), given.host_names()
         variables: dict[str, Any] = {
             "regions": [region_record(b) for b in given.buckets],
             "jobs": [
                 {
                     "id": ids[j.job.name],
                     "name": j.job.name,
-                    "host": host_name(j.job.name, given.spec.name),
+                    "host": hosts[j.job.name],
                     "instance": j.instance,
                     "instance_type": j.placement.instance_type,
                     "nodes": j.placement.nodes,

@@ -391,7 +391,7 @@ resource "azurerm_linux_virtual_machine" "agg_app" {
   }
 
   os_disk {
-    # The job's data needs 6450 GB, more than the 4095 GB an Azure OS disk can hold.
+    # The job's data needs 6450 GB, more than the 4095 GB a boot disk can hold: its nodes will run out of space
     name                 = "analytics-agg-app-${count.index}-os"
     caching              = "ReadWrite"
     storage_account_type = "Premium_LRS"

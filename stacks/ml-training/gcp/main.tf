@@ -287,7 +287,7 @@ resource "google_compute_instance" "tokenize" {
 
     initialize_params {
       image = lookup(var.image_ids, "us-central1", data.google_compute_image.us_central1_x86_64.self_link)
-      size  = 16384
+      size  = 45050
       type  = "pd-balanced"
     }
   }

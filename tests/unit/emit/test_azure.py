@@ -17,7 +17,6 @@ from skyplan.emit.base import CloudInput
 from skyplan.emit.clouds.azure import (
     AzureEmitter,
     data_access,
-    host_names,
     image_kind,
     no_trusted_launch,
     os_disk_type,
@@ -505,7 +504,7 @@ def test_names_that_clash_once_cleaned_get_a_hash(tmp_path: Path) -> None:
     spec, _, layout = plan_azure(
         tmp_path, f"version: 1\nname: clash\nclouds: [azure]\njobs:\n{jobs}"
     )
-    hosts = host_names(CloudInput(spec, layout, "azure"))
+    hosts = CloudInput(spec, layout, "azure").host_names()
     assert hosts["c"] == "clash-c"
     assert hosts["a_b"] != hosts["a.b"]
     assert all(re.fullmatch(r"clash-a-b-[0-9a-f]{6}", hosts[n]) for n in ("a_b", "a.b"))
