@@ -75,10 +75,11 @@ def plan(
     result = solve(sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit)
     out_dir = out if out is not None else Path("stacks") / sky.name
     files = emit_stack(sky, result, data_root(spec, out_dir))
+    remote = sky.backend.type != "local"
     if check:
-        _check(out_dir, files)
+        _check(out_dir, files, remote)
         return
-    kept = write_stack(out_dir, files)
+    kept = write_stack(out_dir, files, remote)
     text = plan_to_json(result)
     if fmt is Format.json:
         typer.echo(text, nl=False)
@@ -105,11 +106,15 @@ def data_root(spec: Path, out: Path) -> str:
     return Path(os.path.relpath(spec.resolve().parent, out.resolve())).as_posix()
 
 
-def _check(out: Path, files: tuple[RenderedFile, ...]) -> None:
+def _check(out: Path, files: tuple[RenderedFile, ...], remote: bool) -> None:
     from skyplan.cli.stack_files import compare
     from skyplan.errors import StaleError
 
-    drift = compare(out, files)
+    drift = compare(out, files, remote)
+    for cloud in drift.kept:
+        typer.echo(
+            f"note: {out / cloud}/ is no longer used; kept until its resources are destroyed"
+        )
     if drift.clean:
         typer.echo(f"{out}: {len(files)} generated files are up to date")
         return

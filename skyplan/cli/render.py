@@ -82,7 +82,8 @@ def print_written(out: Path, files: tuple[RenderedFile, ...], kept: tuple[str, .
     for cloud in kept:
         con.print(
             Text(
-                f"Note: {out / cloud}/ is no longer used by the plan but holds Terraform state; "
-                "its files were kept so that `terraform destroy` there can remove what it built."
+                f"Note: {out / cloud}/ is no longer used by the plan but its resources may still "
+                "exist (its state records some, or state is in a remote backend): its files were "
+                "kept so that `terraform destroy` there removes them; delete the folder after."
             )
         )

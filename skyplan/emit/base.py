@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from skyplan.emit.layout import Bucket, JobLayout, StackLayout
-from skyplan.emit.naming import host_name, tf_id, tf_ids, unique
+from skyplan.emit.naming import host_name, short_hash, tf_id, tf_ids, unique
 from skyplan.emit.render import render_hcl
 from skyplan.emit.script import startup_script
 from skyplan.spec.model import SkySpec
@@ -128,14 +128,17 @@ def module_files(
     extra: tuple[RenderedFile, ...] = (),
 ) -> tuple[RenderedFile, ...]:
     """Render the four standard files of a cloud's root module from its template folder."""
+    backend = backend_block(given.spec, given.cloud)
+    lockfile = backend is not None and ("use_lockfile", True) in backend["settings"]
     common = {
         "header": given.header(),
-        "terraform_version": TERRAFORM_VERSION,
+        # S3-native state locking (use_lockfile) arrived in Terraform 1.10
+        "terraform_version": ">= 1.10" if lockfile else TERRAFORM_VERSION,
         "providers": [
             {"name": name, "source": source, "version": version}
             for name, source, version in (PROVIDERS[c] for c in providers)
         ],
-        "backend": backend_block(given.spec, given.cloud),
+        "backend": backend,
         "stack": given.spec.name,
     }
     values = {**common, **variables}
@@ -176,6 +179,8 @@ def job_record(
         "region": p.region,
         "region_id": tf_id(p.region),
         "script": f"{ident}.sh.tftpl",
+        # one zone per job (nodes talk to each other), spread over zones job by job
+        "zone_seed": int(short_hash(j.job.name, length=4), 16),
         "disk_gb": disk_max if capped else need,
         "disk_note": f"The job's data needs {need} GB, more than the {disk_max} GB a boot disk "
         "can hold: its nodes will run out of space"

@@ -14,7 +14,8 @@ INSTALL = {
     "gcp": ("command -v gcloud >/dev/null || snap install google-cloud-cli --classic",),
     "azure": (
         "if ! command -v azcopy >/dev/null; then",
-        "  curl -fsSL https://aka.ms/downloadazcopy-v10-linux | tar -xz -C /tmp",
+        '  case "$(uname -m)" in aarch64) flavour=linux-arm64 ;; *) flavour=linux ;; esac',
+        '  retry bash -c "curl -fsSL https://aka.ms/downloadazcopy-v10-$flavour | tar -xz -C /tmp"',
         "  install -m 0755 /tmp/azcopy_linux_*/azcopy /usr/local/bin/azcopy",
         "fi",
         "export AZCOPY_AUTO_LOGIN_TYPE=MSI AZCOPY_MSI_CLIENT_ID=${identity_client_id}",
@@ -41,7 +42,19 @@ POWER_OFF = {
     ),
 }
 GPU_DRIVERS = (
-    "command -v nvidia-smi >/dev/null || { apt-get update -q && ubuntu-drivers install --gpgpu; }",
+    "if [ ! -e /proc/driver/nvidia/version ]; then",
+    "  retry apt-get -o DPkg::Lock::Timeout=600 update -q",
+    "  retry ubuntu-drivers install --gpgpu",
+    "  modprobe nvidia || true",
+    "fi",
+)
+#: cloud-init runs user data once per instance (AWS, Azure); GCP runs startup scripts at every
+#: boot by itself. A node that boots again (a spot instance restarted) must resume its job.
+PER_BOOT = (
+    "per_boot=/var/lib/cloud/scripts/per-boot/skyplan-job.sh",
+    'if [ "$0" != "$per_boot" ] && [ -d /var/lib/cloud/scripts/per-boot ]; then',
+    '  install -m 0700 "$0" "$per_boot"',
+    "fi",
 )
 
 
@@ -90,14 +103,14 @@ def startup_script(j: JobLayout, stack: str, header: str) -> str:
         upload_lines += _lines(upload(path, o.uri or "", p.region))
     runs = j.runs_uri
     marker = "/var/lib/skyplan/marker.json"
-    finish = [
-        "retry "
-        + shlex.join(put_file("/var/lib/skyplan/node.log", f"{runs}node-${{node}}.log", p.region)),
-        f'if [ "$status" -eq 0 ]; then '
-        f"retry {shlex.join(put_file(marker, f'{runs}node-${{node}}.done', p.region))}; else "
-        f"retry {shlex.join(put_file(marker, f'{runs}node-${{node}}.failed', p.region))}; fi",
-    ]
-    install = list(INSTALL[p.cloud]) + (list(GPU_DRIVERS) if j.job.accelerator else [])
+    log = put_file("/var/lib/skyplan/node.log", f"{runs}node-${{node}}.log", p.region)
+    report = [f"retry {shlex.join(log)}", 'case "$marker" in']
+    for state in ("done", "failed", "interrupted"):
+        put = put_file(marker, f"{runs}node-${{node}}.{state}", p.region)
+        report.append(f"  {state}) retry {shlex.join(put)} ;;")
+    report.append("esac")
+    install = list(INSTALL[p.cloud])
+    prepare = list(GPU_DRIVERS) if j.job.accelerator else []
     delimiter = "SKYPLAN_JOB_COMMAND"
     while delimiter in j.job.run:
         delimiter += "_"
@@ -109,7 +122,9 @@ def startup_script(j: JobLayout, stack: str, header: str) -> str:
             "instance": j.instance,
             "runs_uri": runs,
             "env": [(k, v if v == "${node}" else shlex.quote(v)) for k, v in sorted(env)],
-            "finish": finish,
+            "report": report,
+            "prepare": prepare,
+            "per_boot": list(PER_BOOT) if p.cloud in ("aws", "azure") else [],
             "install": install,
             "power_off": list(POWER_OFF[p.cloud]),
             "fetch": fetch,

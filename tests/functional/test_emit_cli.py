@@ -139,17 +139,40 @@ def test_a_cloud_no_longer_used_is_removed_unless_it_holds_state(
     moved = moved.replace('regions: ["aws:eu-west-1"]', 'regions: ["gcp:europe-west1"]')
     moved = moved.replace('location: "aws:eu-west-1"', 'location: "gcp:europe-west1"')
     moved = moved.replace("s3://acme-raw/in/", "gs://acme-raw/in/")
-    (work / "out" / "aws" / "terraform.tfstate").write_text("{}", encoding="utf-8")
+    state = {"version": 4, "resources": [{"type": "aws_instance", "name": "prep"}]}
+    (work / "out" / "aws" / "terraform.tfstate").write_text(json.dumps(state), encoding="utf-8")
     write("spec/sky.yaml", moved)
     proc = cli("plan", spec, "--out", "out", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert (work / "out" / "gcp" / "main.tf").exists()
     assert (work / "out" / "aws" / "main.tf").exists()  # kept: its state still owns resources
-    assert "aws/ is no longer used by the plan but holds Terraform state" in proc.stdout
-    (work / "out" / "aws" / "terraform.tfstate").unlink()
+    assert "aws/ is no longer used by the plan but its resources may still exist" in proc.stdout
+    check = cli("plan", spec, "--out", "out", "--check", cwd=work)
+    assert check.returncode == 0, check.stderr  # a kept module is not drift
+    assert "out/aws/ is no longer used; kept until its resources are destroyed" in check.stdout
+    # after `terraform destroy` the state records nothing: the module goes
+    state["resources"] = []
+    (work / "out" / "aws" / "terraform.tfstate").write_text(json.dumps(state), encoding="utf-8")
     assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
     assert not (work / "out" / "aws" / "main.tf").exists()
     assert not (work / "out" / "aws" / "scripts").exists()
+    assert (work / "out" / "aws" / "terraform.tfstate").exists()  # never ours to delete
+
+
+def test_with_a_remote_backend_a_dropped_cloud_is_kept(cli: Cli, work: Path, write: Write) -> None:
+    """A fresh clone has no local state to look at: the module stays until the user removes it."""
+    backend = "backend: {type: gcs, bucket: acme-tfstate}\n"
+    spec = write("spec/sky.yaml", SPEC.replace("clouds: [aws]\n", f"clouds: [aws]\n{backend}"))
+    assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
+    moved = SPEC.replace("clouds: [aws]\n", f"clouds: [gcp]\n{backend}")
+    moved = moved.replace('regions: ["aws:eu-west-1"]', 'regions: ["gcp:europe-west1"]')
+    moved = moved.replace('location: "aws:eu-west-1"', 'location: "gcp:europe-west1"')
+    write("spec/sky.yaml", moved.replace("s3://acme-raw/in/", "gs://acme-raw/in/"))
+    proc = cli("plan", spec, "--out", "out", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "out" / "aws" / "main.tf").exists()
+    assert 'prefix = "skyplan/emitdemo/gcp"' in (work / "out" / "gcp" / "versions.tf").read_text()
+    assert cli("plan", spec, "--out", "out", "--check", cwd=work).returncode == 0
 
 
 def test_backend_section_becomes_a_backend_block(cli: Cli, work: Path, write: Write) -> None:

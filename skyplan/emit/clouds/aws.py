@@ -108,5 +108,11 @@ class AwsEmitter:
             )
             for b in given.buckets
         ]
-        variables = {"regions": regions, "jobs": jobs, "ami_owner": AMI_OWNER, "ubuntu": UBUNTU}
+        variables = {
+            "regions": regions,
+            "jobs": jobs,
+            "ami_owner": AMI_OWNER,
+            "ubuntu": UBUNTU,
+            "flow_logs_prefix": f"{given.spec.name}-flow-logs"[:37] + "-",
+        }
         return module_files(given, variables, ("aws",), script_files(given))

@@ -19,6 +19,7 @@ from skyplan.emit.layout import JobLayout
 from skyplan.emit.naming import label, short_hash, tf_id
 
 UBUNTU = "24.04"
+BUCKET_READER = "roles/storage.legacyBucketReader"  # storage.buckets.get, for rsync
 DISK_MAX_GB = 65_536  # pd-balanced and hyperdisk-balanced
 IMAGE_FAMILIES = {"x86_64": "ubuntu-2404-lts-amd64", "arm64": "ubuntu-2404-lts-arm64"}
 ARM_SERIES = frozenset({"t2a", "c4a", "n4a"})
@@ -53,14 +54,13 @@ def network_name(stack: str, region: str) -> str:
 
 
 def grants(given: CloudInput, j: JobLayout) -> list[dict[str, str]]:
-    """Bucket roles of a job: objectUser on its own bucket, objectViewer where it reads."""
+    """Bucket roles of a job: objectUser on its own bucket, objectViewer where it reads, and
+    legacyBucketReader on both (`gcloud storage rsync` reads the bucket's metadata)."""
     own = j.bucket
+    own_ref = f"google_storage_bucket.{tf_id(own.region)}.name"
     out = [
-        {
-            "id": "own",
-            "bucket": f"google_storage_bucket.{tf_id(own.region)}.name",
-            "role": "roles/storage.objectUser",
-        }
+        {"id": "own", "bucket": own_ref, "role": "roles/storage.objectUser"},
+        {"id": "own_bucket", "bucket": own_ref, "role": BUCKET_READER},
     ]
     stack_buckets = {b.name: b for b in given.buckets}
     for i in j.inputs:
@@ -74,9 +74,9 @@ def grants(given: CloudInput, j: JobLayout) -> list[dict[str, str]]:
             if name in stack_buckets
             else f'"{name}"'
         )
-        out.append(
-            {"id": f"read_{tf_id(name)}", "bucket": ref, "role": "roles/storage.objectViewer"}
-        )
+        read = f"read_{tf_id(name)}"
+        out.append({"id": read, "bucket": ref, "role": "roles/storage.objectViewer"})
+        out.append({"id": f"{read}_bucket", "bucket": ref, "role": BUCKET_READER})
     return sorted({g["id"]: g for g in out}.values(), key=lambda g: g["id"])
 
 

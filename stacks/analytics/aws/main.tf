@@ -7,6 +7,47 @@ locals {
   })
 }
 
+data "aws_iam_policy_document" "assume_flow_logs" {
+  provider = aws.eu_central_1
+
+  statement {
+    sid     = "FlowLogsAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow_logs" {
+  provider = aws.eu_central_1
+
+  statement {
+    sid     = "WriteFlowLogs"
+    actions = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    resources = [
+      "${aws_cloudwatch_log_group.eu_central_1_flow_logs.arn}:*",
+      "${aws_cloudwatch_log_group.us_east_1_flow_logs.arn}:*",
+    ]
+  }
+}
+
+resource "aws_iam_role" "flow_logs" {
+  provider           = aws.eu_central_1
+  name_prefix        = "analytics-flow-logs-"
+  description        = "VPC flow logs of skyplan stack analytics to CloudWatch Logs"
+  assume_role_policy = data.aws_iam_policy_document.assume_flow_logs.json
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  provider    = aws.eu_central_1
+  name_prefix = "flow-logs-"
+  role        = aws_iam_role.flow_logs.id
+  policy      = data.aws_iam_policy_document.flow_logs.json
+}
+
 data "aws_iam_policy_document" "assume_ec2" {
   provider = aws.eu_central_1
 
@@ -83,12 +124,21 @@ resource "aws_default_security_group" "eu_central_1" {
   tags     = { Name = "skyplan-analytics-default-deny" }
 }
 
+# VPC flow logs go to CloudWatch Logs (kept a year, removed with the stack).
+resource "aws_cloudwatch_log_group" "eu_central_1_flow_logs" {
+  # checkov:skip=CKV_AWS_158: a customer-managed KMS key costs a monthly fee and outlives the stack by its deletion window; log groups are encrypted at rest by CloudWatch Logs
+  provider          = aws.eu_central_1
+  name_prefix       = "/skyplan/analytics/eu-central-1/vpc-flow-logs-"
+  retention_in_days = 365
+}
+
 resource "aws_flow_log" "eu_central_1" {
   provider             = aws.eu_central_1
   vpc_id               = aws_vpc.eu_central_1.id
   traffic_type         = "ALL"
-  log_destination_type = "s3"
-  log_destination      = "${aws_s3_bucket.eu_central_1.arn}/vpc-flow-logs/"
+  log_destination_type = "cloud-watch-logs"
+  log_destination      = aws_cloudwatch_log_group.eu_central_1_flow_logs.arn
+  iam_role_arn         = aws_iam_role.flow_logs.arn
 }
 
 resource "aws_subnet" "eu_central_1_private" {
@@ -185,7 +235,7 @@ resource "aws_vpc_endpoint" "eu_central_1_s3" {
 resource "aws_security_group" "eu_central_1_nodes" {
   provider    = aws.eu_central_1
   name_prefix = "skyplan-analytics-nodes-"
-  description = "skyplan job nodes: no inbound traffic, outbound HTTPS only"
+  description = "skyplan job nodes: inbound only from each other, outbound HTTP(S) and each other"
   vpc_id      = aws_vpc.eu_central_1.id
   tags        = { Name = "skyplan-analytics-nodes" }
 
@@ -205,13 +255,29 @@ resource "aws_security_group" "eu_central_1_nodes" {
     cidr_blocks = ["0.0.0.0/0"]
   }
 
+  egress {
+    description = "The other nodes of the stack in this region (multi-node jobs)"
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    self        = true
+  }
+
+  ingress {
+    description = "The other nodes of the stack in this region (multi-node jobs); nothing else"
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    self        = true
+  }
+
   lifecycle {
     create_before_destroy = true
   }
 }
 
 # Bucket: data sets produced here (outputs/), copies read here (copies/, expiring), run markers
-# and logs (_skyplan/), VPC flow logs (vpc-flow-logs/).
+# and logs (_skyplan/).
 resource "aws_s3_bucket" "eu_central_1" {
   # checkov:skip=CKV_AWS_18: access logs would need a second, unlogged bucket; object access is already limited to the stack's own roles and CloudTrail data events cover audits
   # checkov:skip=CKV_AWS_144: the bucket holds reproducible job data and expiring copies; the plan decides where copies live, replication would duplicate data outside it
@@ -329,34 +395,6 @@ data "aws_iam_policy_document" "eu_central_1_bucket" {
       values   = ["false"]
     }
   }
-
-  statement {
-    sid       = "FlowLogsWrite"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.eu_central_1.arn}/vpc-flow-logs/*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["delivery.logs.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "s3:x-amz-acl"
-      values   = ["bucket-owner-full-control"]
-    }
-  }
-
-  statement {
-    sid       = "FlowLogsAclCheck"
-    actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.eu_central_1.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["delivery.logs.amazonaws.com"]
-    }
-  }
 }
 
 resource "aws_s3_bucket_policy" "eu_central_1" {
@@ -428,12 +466,21 @@ resource "aws_default_security_group" "us_east_1" {
   tags     = { Name = "skyplan-analytics-default-deny" }
 }
 
+# VPC flow logs go to CloudWatch Logs (kept a year, removed with the stack).
+resource "aws_cloudwatch_log_group" "us_east_1_flow_logs" {
+  # checkov:skip=CKV_AWS_158: a customer-managed KMS key costs a monthly fee and outlives the stack by its deletion window; log groups are encrypted at rest by CloudWatch Logs
+  provider          = aws.us_east_1
+  name_prefix       = "/skyplan/analytics/us-east-1/vpc-flow-logs-"
+  retention_in_days = 365
+}
+
 resource "aws_flow_log" "us_east_1" {
   provider             = aws.us_east_1
   vpc_id               = aws_vpc.us_east_1.id
   traffic_type         = "ALL"
-  log_destination_type = "s3"
-  log_destination      = "${aws_s3_bucket.us_east_1.arn}/vpc-flow-logs/"
+  log_destination_type = "cloud-watch-logs"
+  log_destination      = aws_cloudwatch_log_group.us_east_1_flow_logs.arn
+  iam_role_arn         = aws_iam_role.flow_logs.arn
 }
 
 resource "aws_subnet" "us_east_1_private" {
@@ -530,7 +577,7 @@ resource "aws_vpc_endpoint" "us_east_1_s3" {
 resource "aws_security_group" "us_east_1_nodes" {
   provider    = aws.us_east_1
   name_prefix = "skyplan-analytics-nodes-"
-  description = "skyplan job nodes: no inbound traffic, outbound HTTPS only"
+  description = "skyplan job nodes: inbound only from each other, outbound HTTP(S) and each other"
   vpc_id      = aws_vpc.us_east_1.id
   tags        = { Name = "skyplan-analytics-nodes" }
 
@@ -550,13 +597,29 @@ resource "aws_security_group" "us_east_1_nodes" {
     cidr_blocks = ["0.0.0.0/0"]
   }
 
+  egress {
+    description = "The other nodes of the stack in this region (multi-node jobs)"
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    self        = true
+  }
+
+  ingress {
+    description = "The other nodes of the stack in this region (multi-node jobs); nothing else"
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    self        = true
+  }
+
   lifecycle {
     create_before_destroy = true
   }
 }
 
 # Bucket: data sets produced here (outputs/), copies read here (copies/, expiring), run markers
-# and logs (_skyplan/), VPC flow logs (vpc-flow-logs/).
+# and logs (_skyplan/).
 resource "aws_s3_bucket" "us_east_1" {
   # checkov:skip=CKV_AWS_18: access logs would need a second, unlogged bucket; object access is already limited to the stack's own roles and CloudTrail data events cover audits
   # checkov:skip=CKV_AWS_144: the bucket holds reproducible job data and expiring copies; the plan decides where copies live, replication would duplicate data outside it
@@ -674,34 +737,6 @@ data "aws_iam_policy_document" "us_east_1_bucket" {
       values   = ["false"]
     }
   }
-
-  statement {
-    sid       = "FlowLogsWrite"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.us_east_1.arn}/vpc-flow-logs/*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["delivery.logs.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "s3:x-amz-acl"
-      values   = ["bucket-owner-full-control"]
-    }
-  }
-
-  statement {
-    sid       = "FlowLogsAclCheck"
-    actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.us_east_1.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["delivery.logs.amazonaws.com"]
-    }
-  }
 }
 
 resource "aws_s3_bucket_policy" "us_east_1" {
@@ -790,7 +825,7 @@ resource "aws_instance" "agg_clicks_eu" {
   count                                = 2
   ami                                  = lookup(var.image_ids, "eu-central-1", data.aws_ami.eu_central_1_x86_64.id)
   instance_type                        = "m6i.8xlarge"
-  subnet_id                            = aws_subnet.eu_central_1_private[count.index % length(aws_subnet.eu_central_1_private)].id
+  subnet_id                            = aws_subnet.eu_central_1_private[21183 % length(aws_subnet.eu_central_1_private)].id
   vpc_security_group_ids               = [aws_security_group.eu_central_1_nodes.id]
   iam_instance_profile                 = aws_iam_instance_profile.agg_clicks_eu.name
   associate_public_ip_address          = false
@@ -812,12 +847,19 @@ resource "aws_instance" "agg_clicks_eu" {
     volume_type           = "gp3"
     volume_size           = 4200
     delete_on_termination = true
+    tags                  = { "skyplan-job" = "agg-clicks-eu" }
   }
 
   tags = {
     Name              = "agg-clicks-eu.analytics.aws.eu-central-1/${count.index}"
     "skyplan-job"     = "agg-clicks-eu"
     "skyplan-dataset" = "clicks-eu-daily"
+  }
+
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [ami]
   }
 
   depends_on = [aws_route_table_association.eu_central_1_private, aws_vpc_endpoint.eu_central_1_s3]
@@ -902,7 +944,7 @@ resource "aws_instance" "agg_clicks_us" {
   count                                = 4
   ami                                  = lookup(var.image_ids, "us-east-1", data.aws_ami.us_east_1_x86_64.id)
   instance_type                        = "m6i.8xlarge"
-  subnet_id                            = aws_subnet.us_east_1_private[count.index % length(aws_subnet.us_east_1_private)].id
+  subnet_id                            = aws_subnet.us_east_1_private[14947 % length(aws_subnet.us_east_1_private)].id
   vpc_security_group_ids               = [aws_security_group.us_east_1_nodes.id]
   iam_instance_profile                 = aws_iam_instance_profile.agg_clicks_us.name
   associate_public_ip_address          = false
@@ -924,12 +966,19 @@ resource "aws_instance" "agg_clicks_us" {
     volume_type           = "gp3"
     volume_size           = 9350
     delete_on_termination = true
+    tags                  = { "skyplan-job" = "agg-clicks-us" }
   }
 
   tags = {
     Name              = "agg-clicks-us.analytics.aws.us-east-1/${count.index}"
     "skyplan-job"     = "agg-clicks-us"
     "skyplan-dataset" = "clicks-us-daily"
+  }
+
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [ami]
   }
 
   depends_on = [aws_route_table_association.us_east_1_private, aws_vpc_endpoint.us_east_1_s3]

@@ -13,7 +13,7 @@ variable "image_ids" {
 }
 
 variable "vpc_cidr" {
-  description = "Address range of each region's VPC; /16 to /20, split into sixteen subnets."
+  description = "Address range of each region's VPC (/16 to /24), split into sixteen subnets."
   type        = string
   default     = "10.64.0.0/16"
 

@@ -364,9 +364,10 @@ resource "azurerm_linux_virtual_machine" "agg_app" {
   patch_assessment_mode      = "ImageDefault"
 
   # A VM takes either an image ID or an image reference. The reference comes from the platform
-  # image data source, pinned to the version it finds at plan time (so the plan shows the exact
+  # image data source, the newest version when the node is created (the plan shows the exact
   # image and fails early where the region lacks it); an entry for this region in
-  # var.image_ids sets source_image_id instead and drops the reference.
+  # var.image_ids sets source_image_id instead and drops the reference. A newer image later does
+  # not replace nodes that exist (lifecycle below).
   source_image_id = lookup(var.image_ids, "eastus2", null)
 
   dynamic "source_image_reference" {
@@ -406,10 +407,17 @@ resource "azurerm_linux_virtual_machine" "agg_app" {
     "skyplan-job"     = "agg-app"
   })
 
+  # A node keeps the image it was created from: a newer Ubuntu image must not replace the nodes
+  # of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [source_image_id, source_image_reference]
+  }
+
   # The node starts its job at boot: its data roles and its way out must exist by then.
   depends_on = [
     azurerm_role_assignment.agg_app_data,
     azurerm_role_assignment.agg_app_deallocate,
+    azurerm_nat_gateway_public_ip_association.eastus2,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]
@@ -493,9 +501,10 @@ resource "azurerm_linux_virtual_machine" "dashboard" {
   patch_assessment_mode      = "ImageDefault"
 
   # A VM takes either an image ID or an image reference. The reference comes from the platform
-  # image data source, pinned to the version it finds at plan time (so the plan shows the exact
+  # image data source, the newest version when the node is created (the plan shows the exact
   # image and fails early where the region lacks it); an entry for this region in
-  # var.image_ids sets source_image_id instead and drops the reference.
+  # var.image_ids sets source_image_id instead and drops the reference. A newer image later does
+  # not replace nodes that exist (lifecycle below).
   source_image_id = lookup(var.image_ids, "eastus2", null)
 
   dynamic "source_image_reference" {
@@ -534,10 +543,17 @@ resource "azurerm_linux_virtual_machine" "dashboard" {
     "skyplan-job"     = "dashboard"
   })
 
+  # A node keeps the image it was created from: a newer Ubuntu image must not replace the nodes
+  # of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [source_image_id, source_image_reference]
+  }
+
   # The node starts its job at boot: its data roles and its way out must exist by then.
   depends_on = [
     azurerm_role_assignment.dashboard_data,
     azurerm_role_assignment.dashboard_deallocate,
+    azurerm_nat_gateway_public_ip_association.eastus2,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]
@@ -621,9 +637,10 @@ resource "azurerm_linux_virtual_machine" "join" {
   patch_assessment_mode      = "ImageDefault"
 
   # A VM takes either an image ID or an image reference. The reference comes from the platform
-  # image data source, pinned to the version it finds at plan time (so the plan shows the exact
+  # image data source, the newest version when the node is created (the plan shows the exact
   # image and fails early where the region lacks it); an entry for this region in
-  # var.image_ids sets source_image_id instead and drops the reference.
+  # var.image_ids sets source_image_id instead and drops the reference. A newer image later does
+  # not replace nodes that exist (lifecycle below).
   source_image_id = lookup(var.image_ids, "eastus2", null)
 
   dynamic "source_image_reference" {
@@ -662,10 +679,17 @@ resource "azurerm_linux_virtual_machine" "join" {
     "skyplan-job"     = "join"
   })
 
+  # A node keeps the image it was created from: a newer Ubuntu image must not replace the nodes
+  # of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [source_image_id, source_image_reference]
+  }
+
   # The node starts its job at boot: its data roles and its way out must exist by then.
   depends_on = [
     azurerm_role_assignment.join_data,
     azurerm_role_assignment.join_deallocate,
+    azurerm_nat_gateway_public_ip_association.eastus2,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]

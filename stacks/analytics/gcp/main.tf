@@ -75,12 +75,48 @@ resource "google_compute_firewall" "us_central1_deny_ingress" {
   provider      = google.us_central1
   name          = "skyplan-analytics-us-central1-deny-in"
   network       = google_compute_network.us_central1.id
-  description   = "skyplan nodes accept no inbound traffic"
+  description   = "skyplan nodes accept no other inbound traffic"
   direction     = "INGRESS"
   priority      = 1000
   source_ranges = ["0.0.0.0/0"]
 
   deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_firewall" "us_central1_allow_internal" {
+  provider      = google.us_central1
+  name          = "skyplan-analytics-us-central1-internal-in"
+  network       = google_compute_network.us_central1.id
+  description   = "The stack's nodes in this region reach each other (multi-node jobs)"
+  direction     = "INGRESS"
+  priority      = 900
+  source_ranges = [var.subnet_cidr]
+
+  allow {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_firewall" "us_central1_allow_internal_egress" {
+  provider           = google.us_central1
+  name               = "skyplan-analytics-us-central1-internal-out"
+  network            = google_compute_network.us_central1.id
+  description        = "The stack's nodes in this region reach each other (multi-node jobs)"
+  direction          = "EGRESS"
+  priority           = 900
+  destination_ranges = [var.subnet_cidr]
+
+  allow {
     protocol = "all"
   }
 
@@ -192,10 +228,24 @@ resource "google_storage_bucket_iam_member" "agg_ads_own" {
   member   = google_service_account.agg_ads.member
 }
 
+resource "google_storage_bucket_iam_member" "agg_ads_own_bucket" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.agg_ads.member
+}
+
 resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs" {
   provider = google.us_central1
   bucket   = "acme-adserver-logs"
   role     = "roles/storage.objectViewer"
+  member   = google_service_account.agg_ads.member
+}
+
+resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs_bucket" {
+  provider = google.us_central1
+  bucket   = "acme-adserver-logs"
+  role     = "roles/storage.legacyBucketReader"
   member   = google_service_account.agg_ads.member
 }
 
@@ -205,7 +255,7 @@ resource "google_compute_instance" "agg_ads" {
   count                     = 4
   name                      = "analytics-agg-ads-${count.index}"
   machine_type              = "e2-standard-32"
-  zone                      = data.google_compute_zones.us_central1.names[count.index % length(data.google_compute_zones.us_central1.names)]
+  zone                      = data.google_compute_zones.us_central1.names[16808 % length(data.google_compute_zones.us_central1.names)]
   allow_stopping_for_update = true
   deletion_protection       = false
 
@@ -216,6 +266,10 @@ resource "google_compute_instance" "agg_ads" {
       image = lookup(var.image_ids, "us-central1", data.google_compute_image.us_central1_x86_64.self_link)
       size  = 10450
       type  = "pd-balanced"
+
+      labels = {
+        "skyplan-job" = "agg-ads"
+      }
     }
   }
 
@@ -240,10 +294,12 @@ resource "google_compute_instance" "agg_ads" {
     on_host_maintenance = "MIGRATE"
   }
 
+  # metadata_startup_script (not metadata.startup-script) replaces the node when the job changes.
+  metadata_startup_script = templatefile("${path.module}/scripts/agg_ads.sh.tftpl", { node = count.index })
+
   metadata = {
     block-project-ssh-keys = "true"
     enable-oslogin         = "TRUE"
-    startup-script         = templatefile("${path.module}/scripts/agg_ads.sh.tftpl", { node = count.index })
   }
 
   labels = {
@@ -251,5 +307,11 @@ resource "google_compute_instance" "agg_ads" {
     "skyplan-dataset" = "ads-daily"
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.agg_ads_own, google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs]
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+  }
+
+  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.agg_ads_own, google_storage_bucket_iam_member.agg_ads_own_bucket, google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs, google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs_bucket]
 }

@@ -75,12 +75,48 @@ resource "google_compute_firewall" "europe_west4_deny_ingress" {
   provider      = google.europe_west4
   name          = "skyplan-genomics-europe-west4-deny-in"
   network       = google_compute_network.europe_west4.id
-  description   = "skyplan nodes accept no inbound traffic"
+  description   = "skyplan nodes accept no other inbound traffic"
   direction     = "INGRESS"
   priority      = 1000
   source_ranges = ["0.0.0.0/0"]
 
   deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_firewall" "europe_west4_allow_internal" {
+  provider      = google.europe_west4
+  name          = "skyplan-genomics-europe-west4-internal-in"
+  network       = google_compute_network.europe_west4.id
+  description   = "The stack's nodes in this region reach each other (multi-node jobs)"
+  direction     = "INGRESS"
+  priority      = 900
+  source_ranges = [var.subnet_cidr]
+
+  allow {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_firewall" "europe_west4_allow_internal_egress" {
+  provider           = google.europe_west4
+  name               = "skyplan-genomics-europe-west4-internal-out"
+  network            = google_compute_network.europe_west4.id
+  description        = "The stack's nodes in this region reach each other (multi-node jobs)"
+  direction          = "EGRESS"
+  priority           = 900
+  destination_ranges = [var.subnet_cidr]
+
+  allow {
     protocol = "all"
   }
 
@@ -192,13 +228,20 @@ resource "google_storage_bucket_iam_member" "align_own" {
   member   = google_service_account.align.member
 }
 
+resource "google_storage_bucket_iam_member" "align_own_bucket" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.align.member
+}
+
 resource "google_compute_instance" "align" {
   # checkov:skip=CKV_GCP_38: disks are encrypted at rest with Google-managed keys; customer-supplied keys would sit in Terraform state, and Cloud KMS key rings can never be deleted
   provider                  = google.europe_west4
   count                     = 1
   name                      = "genomics-align-${count.index}"
   machine_type              = "a2-highgpu-1g"
-  zone                      = data.google_compute_zones.europe_west4.names[count.index % length(data.google_compute_zones.europe_west4.names)]
+  zone                      = data.google_compute_zones.europe_west4.names[44491 % length(data.google_compute_zones.europe_west4.names)]
   allow_stopping_for_update = true
   deletion_protection       = false
 
@@ -209,6 +252,10 @@ resource "google_compute_instance" "align" {
       image = lookup(var.image_ids, "europe-west4", data.google_compute_image.europe_west4_x86_64.self_link)
       size  = 2810
       type  = "pd-balanced"
+
+      labels = {
+        "skyplan-job" = "align"
+      }
     }
   }
 
@@ -233,10 +280,12 @@ resource "google_compute_instance" "align" {
     on_host_maintenance = "TERMINATE"
   }
 
+  # metadata_startup_script (not metadata.startup-script) replaces the node when the job changes.
+  metadata_startup_script = templatefile("${path.module}/scripts/align.sh.tftpl", { node = count.index })
+
   metadata = {
     block-project-ssh-keys = "true"
     enable-oslogin         = "TRUE"
-    startup-script         = templatefile("${path.module}/scripts/align.sh.tftpl", { node = count.index })
   }
 
   labels = {
@@ -244,7 +293,13 @@ resource "google_compute_instance" "align" {
     "skyplan-dataset" = "aligned"
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.align_own]
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+  }
+
+  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.align_own, google_storage_bucket_iam_member.align_own_bucket]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -265,13 +320,20 @@ resource "google_storage_bucket_iam_member" "call_variants_own" {
   member   = google_service_account.call_variants.member
 }
 
+resource "google_storage_bucket_iam_member" "call_variants_own_bucket" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.call_variants.member
+}
+
 resource "google_compute_instance" "call_variants" {
   # checkov:skip=CKV_GCP_38: disks are encrypted at rest with Google-managed keys; customer-supplied keys would sit in Terraform state, and Cloud KMS key rings can never be deleted
   provider                  = google.europe_west4
   count                     = 2
   name                      = "genomics-call-variants-${count.index}"
   machine_type              = "e2-standard-32"
-  zone                      = data.google_compute_zones.europe_west4.names[count.index % length(data.google_compute_zones.europe_west4.names)]
+  zone                      = data.google_compute_zones.europe_west4.names[38802 % length(data.google_compute_zones.europe_west4.names)]
   allow_stopping_for_update = true
   deletion_protection       = false
 
@@ -282,6 +344,10 @@ resource "google_compute_instance" "call_variants" {
       image = lookup(var.image_ids, "europe-west4", data.google_compute_image.europe_west4_x86_64.self_link)
       size  = 1050
       type  = "pd-balanced"
+
+      labels = {
+        "skyplan-job" = "call-variants"
+      }
     }
   }
 
@@ -306,10 +372,12 @@ resource "google_compute_instance" "call_variants" {
     on_host_maintenance = "MIGRATE"
   }
 
+  # metadata_startup_script (not metadata.startup-script) replaces the node when the job changes.
+  metadata_startup_script = templatefile("${path.module}/scripts/call_variants.sh.tftpl", { node = count.index })
+
   metadata = {
     block-project-ssh-keys = "true"
     enable-oslogin         = "TRUE"
-    startup-script         = templatefile("${path.module}/scripts/call_variants.sh.tftpl", { node = count.index })
   }
 
   labels = {
@@ -317,7 +385,13 @@ resource "google_compute_instance" "call_variants" {
     "skyplan-dataset" = "variants"
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.call_variants_own]
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+  }
+
+  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.call_variants_own, google_storage_bucket_iam_member.call_variants_own_bucket]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -338,13 +412,20 @@ resource "google_storage_bucket_iam_member" "report_own" {
   member   = google_service_account.report.member
 }
 
+resource "google_storage_bucket_iam_member" "report_own_bucket" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.report.member
+}
+
 resource "google_compute_instance" "report" {
   # checkov:skip=CKV_GCP_38: disks are encrypted at rest with Google-managed keys; customer-supplied keys would sit in Terraform state, and Cloud KMS key rings can never be deleted
   provider                  = google.europe_west4
   count                     = 1
   name                      = "genomics-report-${count.index}"
   machine_type              = "e2-standard-4"
-  zone                      = data.google_compute_zones.europe_west4.names[count.index % length(data.google_compute_zones.europe_west4.names)]
+  zone                      = data.google_compute_zones.europe_west4.names[33886 % length(data.google_compute_zones.europe_west4.names)]
   allow_stopping_for_update = true
   deletion_protection       = false
 
@@ -355,6 +436,10 @@ resource "google_compute_instance" "report" {
       image = lookup(var.image_ids, "europe-west4", data.google_compute_image.europe_west4_x86_64.self_link)
       size  = 92
       type  = "pd-balanced"
+
+      labels = {
+        "skyplan-job" = "report"
+      }
     }
   }
 
@@ -379,10 +464,12 @@ resource "google_compute_instance" "report" {
     on_host_maintenance = "MIGRATE"
   }
 
+  # metadata_startup_script (not metadata.startup-script) replaces the node when the job changes.
+  metadata_startup_script = templatefile("${path.module}/scripts/report.sh.tftpl", { node = count.index })
+
   metadata = {
     block-project-ssh-keys = "true"
     enable-oslogin         = "TRUE"
-    startup-script         = templatefile("${path.module}/scripts/report.sh.tftpl", { node = count.index })
   }
 
   labels = {
@@ -390,5 +477,11 @@ resource "google_compute_instance" "report" {
     "skyplan-dataset" = "report"
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.report_own]
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+  }
+
+  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.report_own, google_storage_bucket_iam_member.report_own_bucket]
 }

@@ -75,12 +75,48 @@ resource "google_compute_firewall" "us_central1_deny_ingress" {
   provider      = google.us_central1
   name          = "skyplan-ml-training-us-central1-deny-in"
   network       = google_compute_network.us_central1.id
-  description   = "skyplan nodes accept no inbound traffic"
+  description   = "skyplan nodes accept no other inbound traffic"
   direction     = "INGRESS"
   priority      = 1000
   source_ranges = ["0.0.0.0/0"]
 
   deny {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_firewall" "us_central1_allow_internal" {
+  provider      = google.us_central1
+  name          = "skyplan-ml-training-us-central1-internal-in"
+  network       = google_compute_network.us_central1.id
+  description   = "The stack's nodes in this region reach each other (multi-node jobs)"
+  direction     = "INGRESS"
+  priority      = 900
+  source_ranges = [var.subnet_cidr]
+
+  allow {
+    protocol = "all"
+  }
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_firewall" "us_central1_allow_internal_egress" {
+  provider           = google.us_central1
+  name               = "skyplan-ml-training-us-central1-internal-out"
+  network            = google_compute_network.us_central1.id
+  description        = "The stack's nodes in this region reach each other (multi-node jobs)"
+  direction          = "EGRESS"
+  priority           = 900
+  destination_ranges = [var.subnet_cidr]
+
+  allow {
     protocol = "all"
   }
 
@@ -192,13 +228,20 @@ resource "google_storage_bucket_iam_member" "eval_own" {
   member   = google_service_account.eval.member
 }
 
+resource "google_storage_bucket_iam_member" "eval_own_bucket" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.eval.member
+}
+
 resource "google_compute_instance" "eval" {
   # checkov:skip=CKV_GCP_38: disks are encrypted at rest with Google-managed keys; customer-supplied keys would sit in Terraform state, and Cloud KMS key rings can never be deleted
   provider                  = google.us_central1
   count                     = 1
   name                      = "ml-training-eval-${count.index}"
   machine_type              = "a2-highgpu-1g"
-  zone                      = data.google_compute_zones.us_central1.names[count.index % length(data.google_compute_zones.us_central1.names)]
+  zone                      = data.google_compute_zones.us_central1.names[7101 % length(data.google_compute_zones.us_central1.names)]
   allow_stopping_for_update = true
   deletion_protection       = false
 
@@ -209,6 +252,10 @@ resource "google_compute_instance" "eval" {
       image = lookup(var.image_ids, "us-central1", data.google_compute_image.us_central1_x86_64.self_link)
       size  = 141
       type  = "pd-balanced"
+
+      labels = {
+        "skyplan-job" = "eval"
+      }
     }
   }
 
@@ -233,10 +280,12 @@ resource "google_compute_instance" "eval" {
     on_host_maintenance = "TERMINATE"
   }
 
+  # metadata_startup_script (not metadata.startup-script) replaces the node when the job changes.
+  metadata_startup_script = templatefile("${path.module}/scripts/eval.sh.tftpl", { node = count.index })
+
   metadata = {
     block-project-ssh-keys = "true"
     enable-oslogin         = "TRUE"
-    startup-script         = templatefile("${path.module}/scripts/eval.sh.tftpl", { node = count.index })
   }
 
   labels = {
@@ -244,7 +293,13 @@ resource "google_compute_instance" "eval" {
     "skyplan-dataset" = "scores"
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.eval_own]
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+  }
+
+  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.eval_own, google_storage_bucket_iam_member.eval_own_bucket]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -265,10 +320,24 @@ resource "google_storage_bucket_iam_member" "tokenize_own" {
   member   = google_service_account.tokenize.member
 }
 
+resource "google_storage_bucket_iam_member" "tokenize_own_bucket" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.tokenize.member
+}
+
 resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data" {
   provider = google.us_central1
   bucket   = "acme-fm-data"
   role     = "roles/storage.objectViewer"
+  member   = google_service_account.tokenize.member
+}
+
+resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data_bucket" {
+  provider = google.us_central1
+  bucket   = "acme-fm-data"
+  role     = "roles/storage.legacyBucketReader"
   member   = google_service_account.tokenize.member
 }
 
@@ -278,7 +347,7 @@ resource "google_compute_instance" "tokenize" {
   count                     = 4
   name                      = "ml-training-tokenize-${count.index}"
   machine_type              = "n2d-standard-32"
-  zone                      = data.google_compute_zones.us_central1.names[count.index % length(data.google_compute_zones.us_central1.names)]
+  zone                      = data.google_compute_zones.us_central1.names[37568 % length(data.google_compute_zones.us_central1.names)]
   allow_stopping_for_update = true
   deletion_protection       = false
 
@@ -289,6 +358,10 @@ resource "google_compute_instance" "tokenize" {
       image = lookup(var.image_ids, "us-central1", data.google_compute_image.us_central1_x86_64.self_link)
       size  = 45050
       type  = "pd-balanced"
+
+      labels = {
+        "skyplan-job" = "tokenize"
+      }
     }
   }
 
@@ -315,10 +388,12 @@ resource "google_compute_instance" "tokenize" {
     on_host_maintenance         = "TERMINATE"
   }
 
+  # metadata_startup_script (not metadata.startup-script) replaces the node when the job changes.
+  metadata_startup_script = templatefile("${path.module}/scripts/tokenize.sh.tftpl", { node = count.index })
+
   metadata = {
     block-project-ssh-keys = "true"
     enable-oslogin         = "TRUE"
-    startup-script         = templatefile("${path.module}/scripts/tokenize.sh.tftpl", { node = count.index })
   }
 
   labels = {
@@ -326,7 +401,13 @@ resource "google_compute_instance" "tokenize" {
     "skyplan-dataset" = "tokens"
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.tokenize_own, google_storage_bucket_iam_member.tokenize_read_acme_fm_data]
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+  }
+
+  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.tokenize_own, google_storage_bucket_iam_member.tokenize_own_bucket, google_storage_bucket_iam_member.tokenize_read_acme_fm_data, google_storage_bucket_iam_member.tokenize_read_acme_fm_data_bucket]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -347,13 +428,20 @@ resource "google_storage_bucket_iam_member" "train_own" {
   member   = google_service_account.train.member
 }
 
+resource "google_storage_bucket_iam_member" "train_own_bucket" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.train.member
+}
+
 resource "google_compute_instance" "train" {
   # checkov:skip=CKV_GCP_38: disks are encrypted at rest with Google-managed keys; customer-supplied keys would sit in Terraform state, and Cloud KMS key rings can never be deleted
   provider                  = google.us_central1
   count                     = 2
   name                      = "ml-training-train-${count.index}"
   machine_type              = "a3-highgpu-8g"
-  zone                      = data.google_compute_zones.us_central1.names[count.index % length(data.google_compute_zones.us_central1.names)]
+  zone                      = data.google_compute_zones.us_central1.names[4463 % length(data.google_compute_zones.us_central1.names)]
   allow_stopping_for_update = true
   deletion_protection       = false
 
@@ -364,6 +452,10 @@ resource "google_compute_instance" "train" {
       image = lookup(var.image_ids, "us-central1", data.google_compute_image.us_central1_x86_64.self_link)
       size  = 5140
       type  = "pd-balanced"
+
+      labels = {
+        "skyplan-job" = "train"
+      }
     }
   }
 
@@ -388,10 +480,12 @@ resource "google_compute_instance" "train" {
     on_host_maintenance = "TERMINATE"
   }
 
+  # metadata_startup_script (not metadata.startup-script) replaces the node when the job changes.
+  metadata_startup_script = templatefile("${path.module}/scripts/train.sh.tftpl", { node = count.index })
+
   metadata = {
     block-project-ssh-keys = "true"
     enable-oslogin         = "TRUE"
-    startup-script         = templatefile("${path.module}/scripts/train.sh.tftpl", { node = count.index })
   }
 
   labels = {
@@ -399,5 +493,11 @@ resource "google_compute_instance" "train" {
     "skyplan-dataset" = "checkpoint"
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.train_own]
+  # A node takes the image current when it is created: a newer Ubuntu image must not replace
+  # the nodes of a job that already ran (replace one on purpose with `terraform apply -replace`).
+  lifecycle {
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+  }
+
+  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.train_own, google_storage_bucket_iam_member.train_own_bucket]
 }

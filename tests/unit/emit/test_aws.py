@@ -269,6 +269,10 @@ def test_one_provider_per_region(main: HclFile) -> None:
         assert value(child(b, "default_tags"), "tags") == "${local.tags}"
 
 
+#: Stack-wide IAM blocks (IAM is global): the VPC flow logs' role and the EC2 trust policy.
+STACK_WIDE = {"assume_ec2", "assume_flow_logs", "flow_logs"}
+
+
 def test_every_block_uses_the_provider_of_its_region(main: HclFile, files: dict[str, str]) -> None:
     """Per-job blocks take their job's region, per-region blocks are named after theirs."""
     placed = placements(files)
@@ -279,7 +283,7 @@ def test_every_block_uses_the_provider_of_its_region(main: HclFile, files: dict[
             continue
         name = b.labels[1]
         provider = value(b, "provider")
-        if name == "assume_ec2":  # a policy document: no region of its own
+        if name in STACK_WIDE:  # IAM is global: any region's provider will do
             assert provider in {f"${{aws.{a}}}" for a in ALIASES.values()}
             continue
         if name in job_alias:
@@ -379,6 +383,12 @@ def test_each_job_has_its_own_role_profile_and_policy(main: HclFile) -> None:
     roles = blocks(main, "resource", "aws_iam_role")
     policies = blocks(main, "resource", "aws_iam_role_policy")
     profiles = blocks(main, "resource", "aws_iam_instance_profile")
+    # the one stack-wide role: VPC flow logs to CloudWatch Logs
+    flow = roles.pop("flow_logs")
+    assert (
+        value(flow, "assume_role_policy") == "${data.aws_iam_policy_document.assume_flow_logs.json}"
+    )
+    assert value(policies.pop("flow_logs"), "role") == "${aws_iam_role.flow_logs.id}"
     assert sorted(roles) == sorted(policies) == sorted(profiles) == sorted(JOBS)
     for ident in JOBS:
         assert value(policies[ident], "role") == f"${{aws_iam_role.{ident}.id}}"
@@ -422,12 +432,19 @@ def test_buckets(main: HclFile) -> None:
         assert value(child(copies, "expiration"), "days") == "${var.copy_expiry_days}"
 
 
-def test_no_security_group_allows_ingress(main: HclFile) -> None:
+def test_no_security_group_allows_ingress_from_outside(main: HclFile) -> None:
+    """Nodes accept traffic only from each other (multi-node jobs); defaults allow nothing."""
     groups = blocks(main, "resource", "aws_security_group")
     defaults = blocks(main, "resource", "aws_default_security_group")
     assert sorted(defaults) == sorted(ALIASES.values())
-    for name, group in {**groups, **defaults}.items():
+    for name, group in defaults.items():
         assert not children(group, "ingress") and group.attribute("ingress") is None, name
+    for name, group in groups.items():
+        (ingress,) = children(group, "ingress")
+        assert value(ingress, "self") is True, name
+        assert {a.name for a in ingress.attributes} == {
+            "description", "protocol", "from_port", "to_port", "self",
+        }  # fmt: skip
     rule_types = {"aws_security_group_rule", "aws_vpc_security_group_ingress_rule"}
     assert not [b for b in main.blocks if b.type == "resource" and b.labels[0] in rule_types]
     for ident, inst in blocks(main, "resource", "aws_instance").items():
@@ -442,6 +459,8 @@ def test_tags(main: HclFile, hcl: Parse) -> None:
     assert literal(hcl, m[1]) == {"managed-by": "skyplan", "skyplan-stack": "awst"}
     for rtype in ("aws_iam_role", "aws_iam_instance_profile", "aws_instance"):
         for ident, b in blocks(main, "resource", rtype).items():
+            if ident in STACK_WIDE:  # the flow logs' role has the stack's default tags only
+                continue
             assert value(b, "tags")["skyplan-job"] == JOBS[ident], (rtype, ident)
     produced = {
         ident: value(b, "tags").get("skyplan-dataset")
@@ -532,7 +551,9 @@ def test_scripts_export_the_job_environment(files: dict[str, str]) -> None:
         },
     }
     for ident, text in scripts(files).items():
-        assert exports(render(text, node=1)[0]) == common | expected[ident], ident
+        env = exports(render(text, node=1)[0])
+        assert env.pop("DEBIAN_FRONTEND") == "noninteractive"  # for the tools' installers
+        assert env == common | expected[ident], ident
 
 
 def test_the_command_is_verbatim_in_a_quoted_heredoc(files: dict[str, str]) -> None:

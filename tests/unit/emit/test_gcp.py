@@ -324,11 +324,12 @@ def test_instances_are_private_and_shielded(
         metadata = value(inst, "metadata")
         assert metadata["block-project-ssh-keys"] == "true"
         assert metadata["enable-oslogin"] == "TRUE"
+        assert "startup-script" not in metadata  # metadata_startup_script replaces the node
+        startup = value(inst, "metadata_startup_script")
         m = re.fullmatch(
-            r'\$\{templatefile\("\$\{path\.module\}/scripts/([^"]+)", (\{.*\})\)\}',
-            metadata["startup-script"],
+            r'\$\{templatefile\("\$\{path\.module\}/scripts/([^"]+)", (\{.*\})\)\}', startup
         )
-        assert m, metadata["startup-script"]
+        assert m, startup
         assert m[1] == f"{ident}.sh.tftpl"
         assert f"gcp/scripts/{m[1]}" in files
         assert literal(hcl, m[2]) == {"node": "${count.index}"}
@@ -380,14 +381,17 @@ def test_n1_gpu_offerings_are_a_machine_type_and_guest_accelerators(
 
 
 def test_bucket_roles(main: HclFile) -> None:
-    """objectUser on the job's own bucket, objectViewer on an external bucket read in place."""
+    """objectUser on the job's own bucket, objectViewer on an external bucket read in place,
+    and legacyBucketReader (storage.buckets.get, which `gcloud storage rsync` needs) on both."""
     own = {a: f"${{google_storage_bucket.{a}.name}}" for a in ALIASES.values()}
     user, viewer = "roles/storage.objectUser", "roles/storage.objectViewer"
+    meta = "roles/storage.legacyBucketReader"
+    w4, w1 = own["europe_west4"], own["europe_west1"]
     expected = {
-        "Prep_Step_v2": {(own["europe_west4"], user), ("acme-raw", viewer)},
-        "train": {(own["europe_west4"], user), ("acme-raw", viewer)},
-        "t4": {(own["europe_west1"], user)},  # reads copies in its own region
-        "report": {(own["europe_west4"], user)},  # reads the model beside it
+        "Prep_Step_v2": {(w4, user), (w4, meta), ("acme-raw", viewer), ("acme-raw", meta)},
+        "train": {(w4, user), (w4, meta), ("acme-raw", viewer), ("acme-raw", meta)},
+        "t4": {(w1, user), (w1, meta)},  # reads copies in its own region
+        "report": {(w4, user), (w4, meta)},  # reads the model beside it
     }
     members = blocks(main, "resource", "google_storage_bucket_iam_member")
     instances = blocks(main, "resource", "google_compute_instance")
@@ -417,7 +421,12 @@ def test_buckets_and_firewalls(main: HclFile) -> None:
         assert value(copies, "age") == "${var.copy_expiry_days}"
         inbound = [f for n, f in firewalls.items() if n.startswith(f"{alias}_")]
         inbound = [f for f in inbound if value(f, "direction") == "INGRESS"]
-        assert inbound and all(children(f, "deny") and not children(f, "allow") for f in inbound)
+        allowed = [f for f in inbound if children(f, "allow")]
+        # only the region's own subnet may reach the nodes (multi-node jobs), ahead of a deny-all
+        assert [value(f, "source_ranges") for f in allowed] == [["${var.subnet_cidr}"]]
+        (deny,) = [f for f in inbound if children(f, "deny")]
+        assert value(deny, "source_ranges") == ["0.0.0.0/0"]
+        assert value(allowed[0], "priority") < value(deny, "priority")
 
 
 def test_labels_are_valid_gcp_labels(main: HclFile, hcl: Parse) -> None:
@@ -513,7 +522,9 @@ def test_scripts_export_the_job_environment(files: dict[str, str]) -> None:
         },
     }
     for ident, text in scripts(files).items():
-        assert exports(render(text, node=1)[0]) == common | expected[ident], ident
+        env = exports(render(text, node=1)[0])
+        assert env.pop("DEBIAN_FRONTEND") == "noninteractive"  # for the tools' installers
+        assert env == common | expected[ident], ident
 
 
 def test_the_command_is_verbatim_in_a_quoted_heredoc(files: dict[str, str]) -> None:
