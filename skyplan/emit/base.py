@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -191,13 +191,17 @@ def job_record(
     }
 
 
-def script_files(given: CloudInput) -> tuple[RenderedFile, ...]:
-    """The startup script of each job, `<cloud>/scripts/<job>.sh.tftpl`."""
+def script_files(
+    given: CloudInput, data_disks: Mapping[str, tuple[str, ...]] | None = None
+) -> tuple[RenderedFile, ...]:
+    """The startup script of each job, `<cloud>/scripts/<job>.sh.tftpl`; `data_disks` names, per
+    job, the device paths of a data disk to mount as the node's working storage."""
     ids = given.job_ids()
+    disks = data_disks or {}
     return tuple(
         RenderedFile(
             f"{given.cloud}/scripts/{ids[j.job.name]}.sh.tftpl",
-            startup_script(j, given.spec.name, given.header()),
+            startup_script(j, given.spec.name, given.header(), disks.get(j.job.name, ())),
         )
         for j in given.jobs
     )

@@ -75,7 +75,22 @@ def tf_template(text: str) -> str:
     return escaped
 
 
-def startup_script(j: JobLayout, stack: str, header: str) -> str:
+def mount_lines(devices: tuple[str, ...]) -> list[str]:
+    """Shell lines that wait for a data disk (the first of `devices` to appear), give it a file
+    system the first time, and mount it as the node's working storage."""
+    if not devices:
+        return []
+    return [
+        "# Working storage: the data disk (attached after the node starts, so wait for it)",
+        f"for attempt in $(seq 120); do for dev in {' '.join(devices)}; do",
+        '  [ -e "$dev" ] && break 2; done; sleep 5; done',
+        'blkid "$dev" >/dev/null 2>&1 || mkfs.ext4 -q -L skyplan "$dev"',
+        "mkdir -p /var/lib/skyplan",
+        'mountpoint -q /var/lib/skyplan || mount "$dev" /var/lib/skyplan',
+    ]
+
+
+def startup_script(j: JobLayout, stack: str, header: str, data_disk: tuple[str, ...] = ()) -> str:
     """The bash startup script of the nodes of `j` (a templatefile() template, see tf_template)."""
     p = j.placement
     env = [
@@ -125,6 +140,7 @@ def startup_script(j: JobLayout, stack: str, header: str) -> str:
             "report": report,
             "prepare": prepare,
             "per_boot": list(PER_BOOT) if p.cloud in ("aws", "azure") else [],
+            "mount": mount_lines(data_disk),
             "install": install,
             "power_off": list(POWER_OFF[p.cloud]),
             "fetch": fetch,

@@ -113,6 +113,8 @@ AZURERM = ProviderTypes(
         "azurerm_user_assigned_identity",
         "azurerm_role_assignment",
         "azurerm_role_definition",
+        "azurerm_managed_disk",
+        "azurerm_virtual_machine_data_disk_attachment",
         "azurerm_network_interface",
         "azurerm_linux_virtual_machine",
         "azurerm_key_vault",

@@ -26,6 +26,10 @@ IMAGE_PUBLISHER, IMAGE_OFFER = "Canonical", "ubuntu-24_04-lts"
 IMAGE_SKUS = {"x64": "server", "x64_gen1": "server-gen1", "arm64": "server-arm64"}
 SOFT_DELETE_DAYS = 7  # deleted blobs and containers stay recoverable this long
 OS_DISK_MAX_GB = 4095  # the largest managed OS disk Azure creates
+OS_DISK_GB = 64  # the OS disk beside a data disk
+DATA_DISK_MAX_GB = 32_767  # the largest managed data disk (Premium SSD, Standard SSD)
+#: Where Ubuntu on Azure shows the data disk at LUN 0 (azure-vm-utils, then walinuxagent rules).
+DATA_DISK_DEVICES = ("/dev/disk/azure/data/by-lun/0", "/dev/disk/azure/scsi1/lun0")
 
 #: The feature letters of a size name: Standard_D4pds_v5 -> "pds", Standard_E4-2ds_v5 -> "ds".
 _SIZE = re.compile(r"^Standard_[A-Z]+\d+(?:-\d+)?(?P<features>[a-z]*)(?:_|$)")
@@ -135,9 +139,13 @@ def _job(given: CloudInput, j: JobLayout, ident: str, host: str) -> dict[str, An
     size = j.placement.instance_type
     family = no_trusted_launch(size)
     reads, external = data_access(j, given.buckets)
-    record = job_record(given, j, ident, disk_max=OS_DISK_MAX_GB)
+    record = job_record(given, j, ident, disk_max=DATA_DISK_MAX_GB)
     job_tags = {"skyplan-job": j.job.name}
+    data_disk = record["disk_gb"] > OS_DISK_MAX_GB
     return record | {
+        # above the OS disk's limit, the node's working storage is a data disk of its own
+        "data_disk_gb": record["disk_gb"] if data_disk else None,
+        "disk_gb": OS_DISK_GB if data_disk else record["disk_gb"],
         "host": host,
         "job_tags": job_tags,
         "node_tags": job_tags | _dataset_tags(record["datasets"]),
@@ -184,4 +192,5 @@ class AzureEmitter:
             "image_offer": IMAGE_OFFER,
             "ubuntu": UBUNTU,
         }
-        return module_files(given, variables, ("azure",), script_files(given))
+        disks = {j["name"]: DATA_DISK_DEVICES for j in jobs if j["data_disk_gb"]}
+        return module_files(given, variables, ("azure",), script_files(given, disks))

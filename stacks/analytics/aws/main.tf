@@ -833,8 +833,9 @@ resource "aws_instance" "agg_clicks_eu" {
   monitoring                           = true
   instance_initiated_shutdown_behavior = "stop"
   user_data_replace_on_change          = true
-  user_data                            = templatefile("${path.module}/scripts/agg_clicks_eu.sh.tftpl", { node = count.index })
+  user_data_base64                     = base64gzip(templatefile("${path.module}/scripts/agg_clicks_eu.sh.tftpl", { node = count.index }))
 
+  # User data is gzipped (EC2 takes 16 KB; cloud-init unpacks it), so long commands fit.
   metadata_options {
     http_endpoint               = "enabled"
     http_tokens                 = "required"
@@ -952,8 +953,9 @@ resource "aws_instance" "agg_clicks_us" {
   monitoring                           = true
   instance_initiated_shutdown_behavior = "stop"
   user_data_replace_on_change          = true
-  user_data                            = templatefile("${path.module}/scripts/agg_clicks_us.sh.tftpl", { node = count.index })
+  user_data_base64                     = base64gzip(templatefile("${path.module}/scripts/agg_clicks_us.sh.tftpl", { node = count.index }))
 
+  # User data is gzipped (EC2 takes 16 KB; cloud-init unpacks it), so long commands fit.
   metadata_options {
     http_endpoint               = "enabled"
     http_tokens                 = "required"

@@ -335,6 +335,35 @@ resource "azurerm_network_interface" "agg_app" {
   }
 }
 
+# The job's data needs 6450 GB per node, more than an OS disk holds: each node
+# gets a data disk, which its startup script formats and mounts as /var/lib/skyplan.
+resource "azurerm_managed_disk" "agg_app_data" {
+  # checkov:skip=CKV_AZURE_93: encrypted at rest with platform keys and at the host (encryption_at_host_enabled on the VM); a customer-managed key needs a Key Vault whose purge protection outlives the stack
+  provider             = azurerm.eastus2
+  count                = 3
+  name                 = "analytics-agg-app-${count.index}-data"
+  location             = azurerm_resource_group.eastus2.location
+  resource_group_name  = azurerm_resource_group.eastus2.name
+  storage_account_type = "Premium_LRS"
+  create_option        = "Empty"
+  disk_size_gb         = 6450
+  # no import or export of the disk's contents over the network
+  public_network_access_enabled = false
+  network_access_policy         = "DenyAll"
+  tags = merge(local.tags, {
+    "skyplan-job" = "agg-app"
+  })
+}
+
+resource "azurerm_virtual_machine_data_disk_attachment" "agg_app_data" {
+  provider           = azurerm.eastus2
+  count              = 3
+  managed_disk_id    = azurerm_managed_disk.agg_app_data[count.index].id
+  virtual_machine_id = azurerm_linux_virtual_machine.agg_app[count.index].id
+  lun                = 0
+  caching            = "None"
+}
+
 resource "azurerm_linux_virtual_machine" "agg_app" {
   provider                        = azurerm.eastus2
   count                           = 3
@@ -392,11 +421,11 @@ resource "azurerm_linux_virtual_machine" "agg_app" {
   }
 
   os_disk {
-    # The job's data needs 6450 GB, more than the 4095 GB a boot disk can hold: its nodes will run out of space
+    # The OS only: the job's data lives on its data disk.
     name                 = "analytics-agg-app-${count.index}-os"
     caching              = "ReadWrite"
     storage_account_type = "Premium_LRS"
-    disk_size_gb         = 4095
+    disk_size_gb         = 64
   }
 
   # Managed boot diagnostics: the serial log of a node that fails to start.

@@ -191,6 +191,17 @@ resource "google_storage_bucket" "us_central1" {
 
   lifecycle_rule {
     condition {
+      days_since_noncurrent_time = var.copy_expiry_days
+      matches_prefix             = ["copies/"]
+    }
+
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
       days_since_noncurrent_time = var.noncurrent_version_days
     }
 

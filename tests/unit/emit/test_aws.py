@@ -310,10 +310,10 @@ def test_instances(main: HclFile, files: dict[str, str], hcl: Parse) -> None:
         assert value(disk, "encrypted") is True
         assert value(disk, "volume_size") >= DATA_GB[ident]
         m = re.fullmatch(
-            r'\$\{templatefile\("\$\{path\.module\}/scripts/([^"]+)", (\{.*\})\)\}',
-            value(inst, "user_data"),
+            r'\$\{base64gzip\(templatefile\("\$\{path\.module\}/scripts/([^"]+)", (\{.*\})\)\)\}',
+            value(inst, "user_data_base64"),
         )
-        assert m, value(inst, "user_data")
+        assert m, value(inst, "user_data_base64")
         assert m[1] == f"{ident}.sh.tftpl"
         assert f"aws/scripts/{m[1]}" in files
         assert literal(hcl, m[2]) == {"node": "${count.index}"}

@@ -510,7 +510,7 @@ def test_names_that_clash_once_cleaned_get_a_hash(tmp_path: Path) -> None:
     assert all(re.fullmatch(r"clash-a-b-[0-9a-f]{6}", hosts[n]) for n in ("a_b", "a.b"))
 
 
-def test_os_disk_is_capped_at_azures_limit(tmp_path: Path) -> None:
+def test_data_beyond_the_os_disk_limit_goes_on_a_data_disk(tmp_path: Path) -> None:
     spec_text = """\
 version: 1
 name: huge
@@ -526,10 +526,20 @@ jobs:
     regions: ["azure:westeurope"]
 """
     spec, plan, _ = plan_azure(tmp_path, spec_text)
-    text = next(f.text for f in emit_stack(spec, plan, ".") if f.path == "azure/main.tf")
-    vm = of_type(resources(parse(text)), "azurerm_linux_virtual_machine")["scan"]
-    assert block(vm, "os_disk")["disk_size_gb"] == 4095
-    assert "needs 6050 GB, more than the 4095 GB" in text
+    files = {f.path: f.text for f in emit_stack(spec, plan, ".")}
+    found = resources(parse(files["azure/main.tf"]))
+    vm = of_type(found, "azurerm_linux_virtual_machine")["scan"]
+    assert block(vm, "os_disk")["disk_size_gb"] == 64  # the OS only
+    disk = of_type(found, "azurerm_managed_disk")["scan_data"]
+    assert disk["disk_size_gb"] == 6050 and disk["count"] == vm["count"]
+    assert disk["create_option"] == "Empty" and disk["network_access_policy"] == "DenyAll"
+    attach = of_type(found, "azurerm_virtual_machine_data_disk_attachment")["scan_data"]
+    assert attach["lun"] == 0
+    assert attach["virtual_machine_id"] == "${azurerm_linux_virtual_machine.scan[count.index].id}"
+    script = files["azure/scripts/scan.sh.tftpl"]
+    mount = script.index('mount "$dev" /var/lib/skyplan')
+    assert "/dev/disk/azure/scsi1/lun0" in script and "mkfs.ext4" in script
+    assert mount < script.index("state=/var/lib/skyplan")  # mounted before anything is written
 
 
 @pytest.mark.parametrize(

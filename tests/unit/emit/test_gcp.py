@@ -416,9 +416,15 @@ def test_buckets_and_firewalls(main: HclFile) -> None:
         assert value(bucket, "public_access_prevention") == "enforced"
         assert value(child(bucket, "versioning"), "enabled") is True
         conditions = [child(r, "condition") for r in children(bucket, "lifecycle_rule")]
-        (copies,) = [c for c in conditions if c.attribute("matches_prefix")]
-        assert value(copies, "matches_prefix") == ["copies/"]
-        assert value(copies, "age") == "${var.copy_expiry_days}"
+        copies = [c for c in conditions if c.attribute("matches_prefix")]
+        assert all(value(c, "matches_prefix") == ["copies/"] for c in copies)
+        # copies and their old versions expire alike, after copy_expiry_days
+        assert {
+            (a.name, a.value) for c in copies for a in c.attributes if a.name != "matches_prefix"
+        } == {
+            ("age", "${var.copy_expiry_days}"),
+            ("days_since_noncurrent_time", "${var.copy_expiry_days}"),
+        }
         inbound = [f for n, f in firewalls.items() if n.startswith(f"{alias}_")]
         inbound = [f for f in inbound if value(f, "direction") == "INGRESS"]
         allowed = [f for f in inbound if children(f, "allow")]
