@@ -35,10 +35,12 @@ def _root(
 
 
 def _register() -> None:
-    from skyplan.cli import catalog_cmd, plan_cmd, validate_cmd
+    from skyplan.cli import apply_cmd, catalog_cmd, plan_cmd, status_cmd, validate_cmd
 
     plan_cmd.register(app)
     validate_cmd.register(app)
+    apply_cmd.register(app)
+    status_cmd.register(app)
     app.add_typer(catalog_cmd.catalog_app, name="catalog")
 
 
@@ -49,6 +51,12 @@ def main() -> None:
     """Console entry point: run the app, turning every SkyplanError into its exit code."""
     from skyplan.errors import SkyplanError
 
+    if not os.environ.get("SKYPLAN_DEBUG"):
+        import logging
+
+        # cloud SDKs log credential-chain probing as warnings; skyplan's own message says it all
+        for name in ("azure", "google", "botocore", "urllib3"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     try:
         app(standalone_mode=False)
     except SkyplanError as e:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from skyplan.emit.layout import Bucket, JobLayout, StackLayout
-from skyplan.emit.naming import host_name, short_hash, tf_id, tf_ids, unique
+from skyplan.emit.naming import short_hash, tf_id, tf_ids
 from skyplan.emit.render import render_hcl
 from skyplan.emit.script import startup_script
 from skyplan.spec.model import SkySpec
@@ -58,9 +58,7 @@ class CloudInput:
 
     def host_names(self) -> dict[str, str]:
         """A host name stem per job, unique within the module (valid on every cloud)."""
-        return unique(
-            tuple(j.job.name for j in self.jobs), lambda n: host_name(n, self.spec.name), "-"
-        )
+        return self.layout.host_names(self.cloud)
 
     def header(self) -> str:
         """The do-not-edit line every generated file starts with."""

@@ -6,7 +6,14 @@ import posixpath
 from dataclasses import dataclass
 from decimal import Decimal
 
-from skyplan.emit.naming import bucket_name, bucket_uri, instance_name, with_slash
+from skyplan.emit.naming import (
+    bucket_name,
+    bucket_uri,
+    host_name,
+    instance_name,
+    unique,
+    with_slash,
+)
 from skyplan.plan import Placement, Plan
 from skyplan.spec.model import Job, SkySpec
 from skyplan.spec.refs import env_name
@@ -90,6 +97,12 @@ class StackLayout:
     def jobs_of(self, cloud: str) -> tuple[JobLayout, ...]:
         """The jobs placed on one cloud."""
         return tuple(j for j in self.jobs if j.placement.cloud == cloud)
+
+    def host_names(self, cloud: str) -> dict[str, str]:
+        """A host name stem per job of `cloud`, unique within its module (node i is
+        `<stem>-<i>`; valid on every cloud)."""
+        names = tuple(j.job.name for j in self.jobs_of(cloud))
+        return unique(names, lambda n: host_name(n, self.stack), "-")
 
     def clouds(self) -> tuple[str, ...]:
         """Clouds with at least one job, sorted."""

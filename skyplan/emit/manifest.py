@@ -57,6 +57,7 @@ def steps(layout: StackLayout) -> list[str]:
 
 def manifest_dict(layout: StackLayout) -> dict[str, Any]:
     """The manifest as plain data."""
+    hosts = {c: layout.host_names(c) for c in layout.clouds()}
     return {
         "version": MANIFEST_VERSION,
         "stack": layout.stack,
@@ -73,6 +74,9 @@ def manifest_dict(layout: StackLayout) -> dict[str, Any]:
                 "instance_type": j.placement.instance_type,
                 "spot": j.placement.spot,
                 "nodes": j.placement.nodes,
+                "hosts": [
+                    f"{hosts[j.placement.cloud][j.job.name]}-{i}" for i in range(j.placement.nodes)
+                ],
                 "hours": float(j.placement.hours),
                 "usd": round_usd(j.placement.usd),
                 "command": j.job.run,

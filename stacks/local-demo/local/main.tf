@@ -62,8 +62,13 @@ resource "terraform_data" "job_count" {
   triggers_replace = ["local.medium", "local-a", false]
 
   provisioner "local-exec" {
-    command     = "mkdir -p \"$SKYPLAN_PATH\""
-    environment = { SKYPLAN_PATH = self.input.work }
+    command = "sh \"$SKYPLAN_MODULE/scripts/create-node.sh\""
+    environment = {
+      SKYPLAN_MODULE = path.module
+      SKYPLAN_PATH   = self.input.work
+      SKYPLAN_REGION = self.input.region
+      SKYPLAN_TYPE   = self.input.instance_type
+    }
   }
 
   provisioner "local-exec" {
@@ -92,8 +97,13 @@ resource "terraform_data" "job_publish" {
   triggers_replace = ["local.medium", "local-b", false]
 
   provisioner "local-exec" {
-    command     = "mkdir -p \"$SKYPLAN_PATH\""
-    environment = { SKYPLAN_PATH = self.input.work }
+    command = "sh \"$SKYPLAN_MODULE/scripts/create-node.sh\""
+    environment = {
+      SKYPLAN_MODULE = path.module
+      SKYPLAN_PATH   = self.input.work
+      SKYPLAN_REGION = self.input.region
+      SKYPLAN_TYPE   = self.input.instance_type
+    }
   }
 
   provisioner "local-exec" {
@@ -122,8 +132,13 @@ resource "terraform_data" "job_top" {
   triggers_replace = ["local.medium", "local-a", false]
 
   provisioner "local-exec" {
-    command     = "mkdir -p \"$SKYPLAN_PATH\""
-    environment = { SKYPLAN_PATH = self.input.work }
+    command = "sh \"$SKYPLAN_MODULE/scripts/create-node.sh\""
+    environment = {
+      SKYPLAN_MODULE = path.module
+      SKYPLAN_PATH   = self.input.work
+      SKYPLAN_REGION = self.input.region
+      SKYPLAN_TYPE   = self.input.instance_type
+    }
   }
 
   provisioner "local-exec" {

@@ -1,0 +1,1 @@
+"""apply: real Terraform per cloud, failure classification, re-planning and the job runner."""

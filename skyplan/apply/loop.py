@@ -1,0 +1,324 @@
+"""apply -> classify -> block -> solve -> emit -> apply, at most --max-replans times (SPEC 6)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from skyplan.apply import terraform as tfm
+from skyplan.apply.classify import Failure, blocks_for, classify
+from skyplan.apply.runner import StepReporter
+from skyplan.apply.scrub import Scrubber
+from skyplan.apply.state import BlockRecord, StackState, load_blocked, save_blocked
+from skyplan.catalog.models import Catalog
+from skyplan.cli.stack_files import write_stack
+from skyplan.emit.naming import tf_ids
+from skyplan.emit.stack import emit_stack
+from skyplan.errors import ApplyError, InfeasibleError
+from skyplan.plan import Plan
+from skyplan.solver.blocked import Block
+from skyplan.solver.solve import solve
+from skyplan.spec.model import SkySpec
+
+ADDRESS = re.compile(r"^(?:module\.[^.]+\.)*[A-Za-z0-9_]+\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?$")
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How `skyplan apply` behaves."""
+
+    auto_approve: bool = False
+    max_replans: int = 3
+    time_limit: float = 60.0
+    work_limit: float | None = None
+    workers: int = 1
+    retries: int = 3  # transient failures, retried in place
+    retry_delay: float = 5.0  # seconds, doubled after each retry
+
+
+@dataclass(frozen=True)
+class Move:
+    """A job the re-plan moved."""
+
+    job: str
+    old: str  # cloud:region instance_type
+    new: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One round of apply: the plan's total, what failed, and what was blocked for the next."""
+
+    number: int
+    total_usd: float
+    failures: tuple[tuple[str, Failure], ...] = ()
+    blocks: tuple[Block, ...] = ()
+
+    def describe(self) -> str:
+        """One history line per failure."""
+        head = f"attempt {self.number} (plan ${self.total_usd:,.2f})"
+        if not self.failures:
+            return f"{head}: applied"
+        parts = [f"{cloud} {f.address or ''}: {f.kind} {f.code}" for cloud, f in self.failures]
+        return f"{head}: " + "; ".join(parts)
+
+
+class ApplyUi(StepReporter, Protocol):
+    """What the apply loop shows and asks (the CLI implements it)."""
+
+    def cloud(self, cloud: str, stage: str) -> None:
+        """A cloud's module reached a stage (init, plan, apply, done, failed)."""
+
+    def summaries(self, items: dict[str, tfm.PlanSummary]) -> None:
+        """The saved plans of every module, before approval."""
+
+    def confirm(self) -> bool:
+        """Whether to apply them."""
+        ...
+
+    def replanned(
+        self, moves: tuple[Move, ...], old: Plan, new: Plan, blocks: tuple[Block, ...]
+    ) -> None:
+        """What a re-plan changed and why."""
+
+    def note(self, text: str) -> None:
+        """Anything else worth a line."""
+
+
+@dataclass
+class Context:
+    """Everything one apply run needs (mutable only within the loop)."""
+
+    spec: SkySpec
+    catalog: Catalog
+    out: Path
+    data_root: str
+    opts: ApplyOptions
+    ui: ApplyUi
+    tf: tfm.Terraform
+    state: StackState
+    scrub: Scrubber = field(default_factory=Scrubber)
+    history: list[Attempt] = field(default_factory=list)
+
+
+def placement_of_address(spec: SkySpec, plan: Plan) -> Callable[[str], tuple[str, str] | None]:
+    """Map a resource address (`aws_instance.align[0]`, `terraform_data.job_top[0]`) to the
+    (cloud:region, instance_type) of the job it belongs to."""
+    by_id: dict[str, tuple[str, str]] = {}
+    for cloud in plan.clouds():
+        names = tuple(sorted(p.job for p in plan.placements if p.cloud == cloud))
+        for job, ident in tf_ids(names).items():
+            p = plan.placement(job)
+            by_id[f"{cloud}:{ident}"] = (p.region_key, p.instance_type)
+
+    def find(address: str) -> tuple[str, str] | None:
+        m = ADDRESS.match(address)
+        if m is None:
+            return None
+        name = m.group(1)
+        for candidate in (name, name.removeprefix("job_"), re.sub(r"_data$", "", name)):
+            for key, value in by_id.items():
+                if key.split(":", 1)[1] == candidate:
+                    return value
+        return None
+
+    return find
+
+
+def solve_and_write(ctx: Context, blocked: frozenset[Block]) -> Plan:
+    """Solve without what is blocked, emit, write the stack folder."""
+    try:
+        plan = solve(
+            ctx.spec, ctx.catalog, blocked, time_limit=ctx.opts.time_limit,
+            workers=ctx.opts.workers, work_limit=ctx.opts.work_limit,
+        )  # fmt: skip
+    except InfeasibleError as e:
+        raise ApplyError(
+            "no allowed placement is left after the failures: "
+            + e.message
+            + "".join(f"\n  {a.describe()}" for a in ctx.history),
+            hint="policies and jurisdictions are never relaxed to escape a failure; wait for "
+            f"capacity or quota, or remove entries from {ctx.state.blocked_file}",
+        ) from None
+    files = emit_stack(ctx.spec, plan, ctx.data_root)
+    kept = write_stack(ctx.out, files, ctx.spec.backend.type != "local")
+    for cloud in kept:
+        ctx.ui.note(f"{cloud}/ is no longer used by the plan: it will be destroyed")
+    return plan
+
+
+def _module_step(
+    ctx: Context, cloud: str, attempt: int, destroy: bool
+) -> tuple[tfm.Run, tfm.PlanSummary | None]:
+    """init and plan one module; the saved plan goes to .skyplan/plans/<cloud>.tfplan."""
+    module = ctx.out / cloud
+    log = ctx.state.logs / f"attempt-{attempt}" / f"{cloud}.log"
+    ctx.ui.cloud(cloud, "init")
+    run = _retrying(ctx, cloud, lambda: tfm.init(ctx.tf, module, log, ctx.scrub))
+    if not run.ok:
+        return run, None
+    ctx.ui.cloud(cloud, "plan")
+    planfile = (ctx.state.dir / "plans" / f"{cloud}.tfplan").resolve()
+    planfile.parent.mkdir(parents=True, exist_ok=True)
+    run = _retrying(ctx, cloud, lambda: tfm.plan(ctx.tf, module, planfile, log, ctx.scrub, destroy))
+    if not run.ok:
+        return run, None
+    return run, tfm.show(ctx.tf, module, planfile)
+
+
+def _retrying(ctx: Context, cloud: str, action: Callable[[], tfm.Run]) -> tfm.Run:
+    """Run a Terraform step, retrying it in place while it fails only transiently."""
+    delay = ctx.opts.retry_delay
+    for attempt in range(ctx.opts.retries + 1):
+        run = action()
+        if run.ok:
+            return run
+        failures = classify(run.output)
+        if (
+            not failures
+            or any(f.kind != "transient" for f in failures)
+            or attempt == ctx.opts.retries
+        ):
+            return run
+        ctx.ui.cloud(cloud, f"transient failure ({failures[0].code}); retrying in {delay:.0f} s")
+        ctx.state.event("retry", cloud=cloud, code=failures[0].code)
+        time.sleep(delay)
+        delay *= 2
+    return run  # pragma: no cover
+
+
+def apply_round(ctx: Context, plan: Plan, attempt: int) -> list[tuple[str, Failure]]:
+    """Plan, approve and apply every module of this round (clouds in parallel)."""
+    used = list(plan.clouds())
+    dropped = [
+        c for c in ("aws", "azure", "gcp", "local")
+        if c not in used and (ctx.out / c / "main.tf").exists()
+    ]  # fmt: skip
+    modules = [(c, False) for c in used] + [(c, True) for c in dropped]
+    with ThreadPoolExecutor(max_workers=len(modules) or 1) as pool:
+        planned = list(pool.map(lambda m: (m[0], *_module_step(ctx, m[0], attempt, m[1])), modules))
+    failures = _failures(ctx, [(cloud, run) for cloud, run, summary in planned if summary is None])
+    if failures:
+        return failures
+    summaries = {cloud: s for cloud, _, s in planned if s is not None}
+    ctx.ui.summaries(summaries)
+    changes = any(s.changes for s in summaries.values())
+    if changes and not ctx.opts.auto_approve and not ctx.ui.confirm():
+        raise ApplyError("apply cancelled: nothing was changed", hint="run it again to apply")
+    ctx.state.event("apply.approved", attempt=attempt, clouds=sorted(summaries))
+
+    def apply_one(cloud: str) -> tuple[str, tfm.Run]:
+        module = ctx.out / cloud
+        planfile = (ctx.state.dir / "plans" / f"{cloud}.tfplan").resolve()
+        log = ctx.state.logs / f"attempt-{attempt}" / f"{cloud}.log"
+        ctx.ui.cloud(cloud, "apply")
+        run = tfm.apply(ctx.tf, module, planfile, log, ctx.scrub)
+        if not run.ok and all(f.kind == "transient" for f in classify(run.output)):
+            run = _retrying(ctx, cloud, lambda: _replan_apply(ctx, cloud, planfile, log))
+        ctx.ui.cloud(cloud, "done" if run.ok else "failed")
+        ctx.state.event("terraform.apply", cloud=cloud, ok=run.ok, attempt=attempt)
+        return cloud, run
+
+    with ThreadPoolExecutor(max_workers=len(summaries) or 1) as pool:
+        applied = list(pool.map(apply_one, sorted(summaries)))
+    return _failures(ctx, [(cloud, run) for cloud, run in applied if not run.ok])
+
+
+def _replan_apply(ctx: Context, cloud: str, planfile: Path, log: Path) -> tfm.Run:
+    """After a transient apply failure the saved plan is stale: plan again, then apply."""
+    module = ctx.out / cloud
+    run = tfm.plan(ctx.tf, module, planfile, log, ctx.scrub)
+    return tfm.apply(ctx.tf, module, planfile, log, ctx.scrub) if run.ok else run
+
+
+def _failures(ctx: Context, runs: list[tuple[str, tfm.Run]]) -> list[tuple[str, Failure]]:
+    out = []
+    for cloud, run in runs:
+        found = classify(run.output)
+        if not found:
+            found = (Failure.unknown(run.output),)
+        for failure in found:
+            ctx.ui.cloud(cloud, f"failed: {failure.kind} {failure.code}")
+            ctx.state.event(
+                "failure", cloud=cloud, failure=failure.kind, code=failure.code,
+                address=failure.address, message=failure.message, log=str(run.log),
+            )  # fmt: skip
+            out.append((cloud, failure))
+    return out
+
+
+def moves(old: Plan, new: Plan) -> tuple[Move, ...]:
+    """Jobs whose region or instance type changed."""
+    out = []
+    for p in new.placements:
+        before = old.placement(p.job)
+        a = f"{before.region_key} {before.instance_type}"
+        b = f"{p.region_key} {p.instance_type}"
+        if a != b:
+            out.append(Move(p.job, a, b))
+    return tuple(out)
+
+
+def apply_infrastructure(ctx: Context) -> Plan:
+    """Bring every module to the plan, re-planning around capacity and quota failures."""
+    records = list(load_blocked(ctx.state))
+    plan = solve_and_write(ctx, frozenset(r.block for r in records))
+    for attempt in range(1, ctx.opts.max_replans + 2):
+        ctx.state.event("apply.attempt", attempt=attempt, total_usd=float(plan.total_usd))
+        failures = apply_round(ctx, plan, attempt)
+        if not failures:
+            ctx.history.append(Attempt(attempt, float(plan.total_usd)))
+            return plan
+        find = placement_of_address(ctx.spec, plan)
+        new_blocks: set[Block] = set()
+        for _, failure in failures:
+            new_blocks |= blocks_for(failure, find)
+        blockable = new_blocks and all(
+            f.kind in ("capacity", "quota") and f.scope != "cloud" for _, f in failures
+        )
+        ctx.history.append(
+            Attempt(attempt, float(plan.total_usd), tuple(failures), tuple(sorted(new_blocks)))
+        )
+        if not blockable:
+            raise ApplyError(_history("apply failed", ctx), hint=_log_hint(ctx))
+        if attempt > ctx.opts.max_replans:
+            raise ApplyError(
+                _history(f"still failing after {ctx.opts.max_replans} re-plans", ctx),
+                hint="raise --max-replans, or wait for capacity and apply again",
+            )
+        now = time.time()
+        messages = {b: f.message for _, f in failures for b in blocks_for(f, find)}
+        records += [BlockRecord(b, now, messages.get(b, "")) for b in sorted(new_blocks)]
+        save_blocked(ctx.state, tuple(records))
+        old = plan
+        plan = solve_and_write(ctx, frozenset(r.block for r in records))
+        described = [b.describe() for b in sorted(new_blocks)]
+        ctx.state.event(
+            "replan", attempt=attempt, blocks=described,
+            old_usd=float(old.total_usd), new_usd=float(plan.total_usd),
+        )  # fmt: skip
+        ctx.ui.replanned(moves(old, plan), old, plan, tuple(sorted(new_blocks)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _history(head: str, ctx: Context) -> str:
+    lines = [head + ":"] + [f"  {a.describe()}" for a in ctx.history]
+    last = ctx.history[-1].failures if ctx.history else ()
+    lines += [f"  {cloud}: {f.message}" for cloud, f in last]
+    return "\n".join(lines)
+
+
+def _log_hint(ctx: Context) -> str:
+    return f"full Terraform output is in {ctx.state.logs}"
+
+
+def stack_data_root(spec_path: Path, out: Path) -> str:
+    """The spec's folder relative to the output folder (see the plan command)."""
+    import os
+
+    return Path(os.path.relpath(spec_path.resolve().parent, out.resolve())).as_posix()

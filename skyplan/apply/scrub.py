@@ -1,0 +1,53 @@
+"""Remove secrets from what skyplan prints and logs: keys, tokens, passwords, SAS signatures."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+MASK = "***"
+MIN_SECRET = 8  # shorter environment values are too likely to appear by chance
+
+#: (pattern, replacement) pairs applied to every line.
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), MASK),  # AWS access key IDs
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
+    (re.compile(r"(?i)([?&](?:sig|se|sv|sp|st|skoid|sktid)=)[^&\s\"']+"), rf"\1{MASK}"),  # SAS
+    (
+        re.compile(
+            r"(?i)((?:password|passwd|secret|token|client_secret|access_key|secret_access_key"
+            r"|private_key|api_key|account_key|sas_token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+        ),
+        rf"\1{MASK}",
+    ),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)"),
+        MASK,
+    ),
+)
+SECRET_NAMES = re.compile(r"(?i)(SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|ACCESS_KEY|SAS)")
+
+
+class Scrubber:
+    """Masks the patterns above and the values of secret-looking environment variables."""
+
+    def __init__(self, env: Mapping[str, str] | None = None):
+        env = os.environ if env is None else env
+        values = {v for k, v in env.items() if SECRET_NAMES.search(k) and len(v) >= MIN_SECRET}
+        self._values = sorted(values, key=len, reverse=True)
+        self._in_key = False
+
+    def __call__(self, line: str) -> str:
+        """The line with every secret masked (a PEM private key block is masked whole)."""
+        if self._in_key:
+            if "-----END" in line and "PRIVATE KEY-----" in line:
+                self._in_key = False
+            return MASK
+        if "-----BEGIN" in line and "PRIVATE KEY-----" in line and "-----END" not in line:
+            self._in_key = True
+        for value in self._values:
+            line = line.replace(value, MASK)
+        for pattern, replacement in PATTERNS:
+            line = pattern.sub(replacement, line)
+        return line

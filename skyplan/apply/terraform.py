@@ -1,0 +1,197 @@
+"""Run Terraform (or OpenTofu) in a root module: init, plan to a file, show, apply, destroy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from skyplan.apply.scrub import Scrubber
+from skyplan.errors import InputError
+
+MIN_VERSION = (1, 5)
+#: Environment for every run: no prompts, no update checks, output meant for machines.
+AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+
+
+@dataclass(frozen=True)
+class Terraform:
+    """A Terraform-compatible binary and its version."""
+
+    path: str
+    version: str
+    name: str  # terraform | tofu
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished Terraform command: its exit code and its (scrubbed) output."""
+
+    args: tuple[str, ...]
+    returncode: int
+    output: str
+    log: Path
+
+    @property
+    def ok(self) -> bool:
+        """Exit code 0."""
+        return self.returncode == 0
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a saved plan would do, by action."""
+
+    create: int
+    update: int
+    replace: int
+    delete: int
+
+    @property
+    def changes(self) -> bool:
+        """Whether applying it changes anything."""
+        return bool(self.create or self.update or self.replace or self.delete)
+
+    def describe(self) -> str:
+        """`3 to add, 0 to change, 1 to replace, 0 to destroy`."""
+        return (
+            f"{self.create} to add, {self.update} to change, {self.replace} to replace, "
+            f"{self.delete} to destroy"
+        )
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def find_terraform(env: dict[str, str] | None = None) -> Terraform:
+    """SKYPLAN_TERRAFORM (a name or a path), else `terraform`, else `tofu`; at least 1.5."""
+    env = dict(os.environ) if env is None else env
+    wanted = env.get("SKYPLAN_TERRAFORM")
+    candidates = [wanted] if wanted else ["terraform", "tofu"]
+    for name in candidates:
+        path = shutil.which(name, path=env.get("PATH"))
+        if path is None:
+            continue
+        proc = subprocess.run(
+            [path, "version", "-json"], capture_output=True, text=True, timeout=60, check=False
+        )
+        try:
+            version = json.loads(proc.stdout)["terraform_version"]
+        except (ValueError, KeyError):
+            raise InputError(f"{path} did not report its version: {proc.stderr.strip()}") from None
+        if _version_tuple(version) < MIN_VERSION:
+            raise InputError(
+                f"{path} is version {version}; skyplan needs Terraform or OpenTofu 1.5 or newer",
+                hint="install a newer one, or point SKYPLAN_TERRAFORM at it",
+            )
+        return Terraform(path, version, "tofu" if "tofu" in Path(path).name else "terraform")
+    raise InputError(
+        f"{wanted or 'terraform'} not found on PATH",
+        hint="install Terraform >= 1.5 (or OpenTofu) or set SKYPLAN_TERRAFORM to its path",
+    )
+
+
+def run(
+    tf: Terraform,
+    args: tuple[str, ...],
+    module: Path,
+    log: Path,
+    scrub: Scrubber,
+    on_line: Callable[[str], None] | None = None,
+) -> Run:
+    """Run `terraform ARGS` in `module`, streaming scrubbed output to `log` and `on_line`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **AUTOMATION_ENV}
+    lines: list[str] = []
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"$ {Path(tf.path).name} {' '.join(args)}\n")
+        proc = subprocess.Popen(
+            [tf.path, *args],
+            cwd=module,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+        )
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = scrub(raw.rstrip("\n"))
+            lines.append(line)
+            fh.write(line + "\n")
+            fh.flush()
+            if on_line is not None:
+                on_line(line)
+        code = proc.wait()
+        fh.write(f"[exit {code}]\n")
+    return Run(args, code, "\n".join(lines), log)
+
+
+def init(tf: Terraform, module: Path, log: Path, scrub: Scrubber) -> Run:
+    """`terraform init -input=false`."""
+    return run(tf, ("init", "-input=false", "-no-color"), module, log, scrub)
+
+
+def plan(
+    tf: Terraform, module: Path, planfile: Path, log: Path, scrub: Scrubber, destroy: bool = False
+) -> Run:
+    """`terraform plan -out PLANFILE` (or a destroy plan)."""
+    args = ("plan", "-input=false", "-no-color", "-out", str(planfile))
+    return run(tf, (*args, "-destroy") if destroy else args, module, log, scrub)
+
+
+def show(tf: Terraform, module: Path, planfile: Path) -> PlanSummary:
+    """Count what a saved plan creates, updates, replaces and destroys (`terraform show -json`)."""
+    proc = subprocess.run(
+        [tf.path, "show", "-json", str(planfile)],
+        cwd=module,
+        env={**os.environ, **AUTOMATION_ENV},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    try:
+        changes = json.loads(proc.stdout).get("resource_changes") or []
+    except ValueError:
+        changes = []
+    counts = {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    for change in changes:
+        actions = change.get("change", {}).get("actions", [])
+        if "create" in actions and "delete" in actions:
+            counts["replace"] += 1
+        elif actions in (["create"], ["update"], ["delete"]):
+            counts[actions[0]] += 1
+    return PlanSummary(**counts)
+
+
+def apply(tf: Terraform, module: Path, planfile: Path, log: Path, scrub: Scrubber) -> Run:
+    """`terraform apply PLANFILE`: exactly the reviewed plan, nothing else."""
+    return run(tf, ("apply", "-input=false", "-no-color", str(planfile)), module, log, scrub)
+
+
+def destroy(tf: Terraform, module: Path, log: Path, scrub: Scrubber) -> Run:
+    """`terraform destroy -auto-approve` (the caller has asked already)."""
+    args = ("destroy", "-input=false", "-no-color", "-auto-approve")
+    return run(tf, args, module, log, scrub)
+
+
+def state_resources(tf: Terraform, module: Path) -> tuple[str, ...]:
+    """Addresses in a module's state (`terraform state list`); empty when there is none."""
+    proc = subprocess.run(
+        [tf.path, "state", "list"],
+        cwd=module,
+        env={**os.environ, **AUTOMATION_ENV},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return tuple(line for line in proc.stdout.splitlines() if line) if proc.returncode == 0 else ()

@@ -1,0 +1,73 @@
+"""Wait for a cloud job: its nodes run it at boot and leave completion markers in the bucket."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from skyplan.apply.runner import DONE, FAILED, Outcome, StepReporter
+
+POLL_S = 30.0
+MIN_TIMEOUT_S = 3600.0
+TIMEOUT_FACTOR = 3.0  # a job may take this many times its estimate before we give up
+
+
+def poll_seconds() -> float:
+    """Seconds between looks at the bucket (SKYPLAN_POLL_SECONDS overrides)."""
+    return float(os.environ.get("SKYPLAN_POLL_SECONDS", POLL_S))
+
+
+def timeout_seconds(job: dict[str, Any]) -> float:
+    """How long to wait for a job: three times its estimate, at least an hour."""
+    return max(MIN_TIMEOUT_S, float(job["hours"]) * 3600 * TIMEOUT_FACTOR)
+
+
+def cloud_job_watcher(
+    root: Path,
+    reporter: StepReporter,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Callable[[dict[str, Any]], Outcome]:
+    """A function that waits for one cloud job's markers and reports its progress."""
+    from skyplan.apply.markers import MarkerReadError, read_markers
+
+    def watch(job: dict[str, Any]) -> Outcome:
+        step = f"job:{job['name']}"
+        started = clock()
+        deadline = started + timeout_seconds(job)
+        seen: dict[int, str] = {}
+        while True:
+            try:
+                region = job["region"] if job["runs"].startswith("s3://") else None
+                markers = read_markers(job["runs"], root, region=region)
+            except MarkerReadError as e:  # transient: look again next time
+                reporter.step(step, "running", f"cannot read markers yet: {e}")
+                markers = {}
+            for node, marker in sorted(markers.items()):
+                if seen.get(node) != marker.state:
+                    seen[node] = marker.state
+                    reporter.step(step, "running", f"node {node}: {marker.state}")
+            terminal = {n: m for n, m in markers.items() if m.state in (DONE, FAILED)}
+            hours = (clock() - started) / 3600
+            usd = hours * float(job["usd"]) / float(job["hours"]) if job["hours"] else 0.0
+            if any(m.state == FAILED for m in terminal.values()):
+                bad = min(n for n, m in terminal.items() if m.state == FAILED)
+                code = terminal[bad].exit_status
+                log = job["runs"] + f"node-{bad}.log"
+                return Outcome(FAILED, f"node {bad} exited {code}; log: {log}", usd, log)
+            if len(terminal) >= int(job["nodes"]):
+                return Outcome(DONE, f"{job['nodes']} node(s) done", usd, job["runs"])
+            if clock() >= deadline:
+                waiting = int(job["nodes"]) - len(terminal)
+                return Outcome(
+                    FAILED,
+                    f"timed out after {(clock() - started) / 3600:.1f} h with {waiting} node(s) "
+                    f"not done (see {job['runs']})",
+                    usd,
+                )
+            sleep(poll_seconds())
+
+    return watch

@@ -1,0 +1,126 @@
+"""`skyplan apply` and `skyplan destroy`: real Terraform per cloud, re-planning, the job runner."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from skyplan.apply.state import StackState
+
+
+def register(app: typer.Typer) -> None:
+    """Add `apply` and `destroy` to the app."""
+    app.command("apply")(apply)
+    app.command("destroy")(destroy)
+
+
+def _require_terminal(auto_approve: bool) -> None:
+    from skyplan.errors import InputError
+
+    if not auto_approve and not sys.stdin.isatty():
+        raise InputError(
+            "cannot ask for approval: standard input is not a terminal",
+            hint="review `skyplan plan` and pass --auto-approve to apply without asking",
+        )
+
+
+def apply(
+    spec: Path = typer.Argument(..., metavar="SPEC", help="Path to sky.yaml.", show_default=False),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Stack folder [default: stacks/<name>/]."
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Catalog folder to use."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking."),
+    max_replans: int = typer.Option(
+        3, "--max-replans", min=0, max=50, help="Re-plans after capacity or quota failures."
+    ),
+    time_limit: float = typer.Option(60.0, "--time-limit", min=0.1, help="Solver seconds."),
+    work_limit: float | None = typer.Option(None, "--work-limit", min=0.1),
+) -> None:
+    """Plan, then bring every cloud's Terraform module to the plan (re-planning around capacity
+    and quota failures), then run the jobs in DAG order and wait for them."""
+    from skyplan.apply.loop import ApplyOptions, Context, apply_infrastructure, stack_data_root
+    from skyplan.apply.runner import DONE, run_manifest
+    from skyplan.apply.state import StackState, locked
+    from skyplan.apply.terraform import find_terraform
+    from skyplan.apply.watch import cloud_job_watcher
+    from skyplan.cli.apply_ui import ConsoleUi
+    from skyplan.cli.inputs import load_spec_and_catalog
+    from skyplan.errors import ApplyError
+    from skyplan.units import fmt_usd
+
+    _require_terminal(auto_approve)
+    sky, cat = load_spec_and_catalog(spec, catalog)
+    out_dir = out if out is not None else Path("stacks") / sky.name
+    tf = find_terraform()
+    ui = ConsoleUi()
+    state = StackState(out_dir)
+    opts = ApplyOptions(auto_approve, max_replans, time_limit, work_limit)
+    with locked(state, "skyplan apply"):
+        state.event("apply.start", terraform=tf.version, spec=str(spec))
+        ctx = Context(sky, cat, out_dir, stack_data_root(spec, out_dir), opts, ui, tf, state)
+        plan = apply_infrastructure(ctx)
+        ui.note(f"Infrastructure matches the plan ({fmt_usd(plan.total_usd)}); running the jobs")
+        outcomes = run_manifest(out_dir, state, ui, cloud_job_watcher(out_dir, ui))
+        failed = sorted(s for s, o in outcomes.items() if o.state != DONE)
+        spent = spent_usd(state)
+        state.event("apply.end", failed=failed, spent_usd=round(spent, 6))
+    ui.note(f"Spent {fmt_usd(spent)} of {fmt_usd(plan.total_usd)} planned")
+    if failed:
+        raise ApplyError(
+            f"{len(failed)} step(s) did not finish: {', '.join(failed)}",
+            hint=f"see `skyplan status {out_dir}` and the logs in {state.logs}",
+        )
+    ui.note(f"All {len(outcomes)} steps done. `skyplan status {out_dir}` shows them.")
+
+
+def spent_usd(state: StackState) -> float:
+    """Compute spent so far by the stack's steps, from runs.json."""
+    from skyplan.apply.runner import Runs
+
+    return sum(float(entry.get("usd") or 0.0) for entry in Runs(state).steps.values())
+
+
+def destroy(
+    folder: Path = typer.Argument(..., metavar="DIR", help="The stack folder.", show_default=False),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Destroy without asking."),
+) -> None:
+    """Destroy everything the stack's Terraform modules created."""
+    from skyplan.apply.scrub import Scrubber
+    from skyplan.apply.state import StackState, locked, write_json
+    from skyplan.apply.terraform import destroy as tf_destroy
+    from skyplan.apply.terraform import find_terraform, init
+    from skyplan.cli.apply_ui import ConsoleUi
+    from skyplan.errors import ApplyError, InputError, Where
+
+    modules = sorted(p.parent for p in folder.glob("*/main.tf"))
+    if not modules:
+        raise InputError("no Terraform modules here", where=Where(str(folder)))
+    _require_terminal(auto_approve)
+    ui = ConsoleUi()
+    if not auto_approve:
+        ui.note(f"This destroys every resource of {', '.join(m.name for m in modules)}.")
+        if not ui.confirm():
+            raise ApplyError("destroy cancelled: nothing was changed")
+    tf, scrub, state = find_terraform(), Scrubber(), StackState(folder)
+    with locked(state, "skyplan destroy"):
+        failed = []
+        for module in modules:
+            log = state.logs / "destroy" / f"{module.name}.log"
+            ui.cloud(module.name, "destroy")
+            run = init(tf, module, log, scrub)
+            run = tf_destroy(tf, module, log, scrub) if run.ok else run
+            ui.cloud(module.name, "done" if run.ok else "failed")
+            state.event("destroy", cloud=module.name, ok=run.ok)
+            if not run.ok:
+                failed.append(module.name)
+        if not failed:
+            write_json(state.runs_file, {"version": 1, "steps": {}})
+    if failed:
+        raise ApplyError(
+            f"destroy failed in {', '.join(failed)}", hint=f"see the logs in {state.logs}"
+        )

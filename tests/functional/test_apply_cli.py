@@ -1,0 +1,265 @@
+"""`skyplan apply`, `status` and `destroy` with the real terraform binary on the `local` cloud."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SKYPLAN = Path(sys.executable).with_name("skyplan")
+
+
+def run_cli(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `skyplan ARGS` in `cwd` with extra environment, capturing its output."""
+    full = {k: v for k, v in os.environ.items() if k not in ("SKYPLAN_DEBUG", "SKYPLAN_LOCAL_FAIL")}
+    return subprocess.run(
+        [str(SKYPLAN), *map(str, args)], cwd=cwd, env={**full, **(env or {})},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+if shutil.which("terraform") is None and os.environ.get("SKYPLAN_REQUIRE_TERRAFORM") == "1":
+    raise RuntimeError("SKYPLAN_REQUIRE_TERRAFORM=1 but terraform was not found")
+pytestmark = pytest.mark.skipif(
+    shutil.which("terraform") is None,
+    reason="terraform is not installed here (.ci/run requires it)",
+)
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+#: A three-job DAG: `split` in one region feeds `count` and `report`; data moves between them.
+SPEC = """\
+version: 1
+name: dag
+clouds: [local]
+datasets:
+  text: {size: 1KB, location: "local:local-b", uri: "file://data/text.txt"}
+jobs:
+  split:
+    run: |
+      set -eu
+      tr -s ' ' '\\n' < "$SKYPLAN_INPUT_TEXT/text.txt" > "$SKYPLAN_OUTPUT_WORDS/words.txt"
+      echo "$SKYPLAN_JOB $SKYPLAN_STACK $SKYPLAN_CLOUD $SKYPLAN_REGION" \\
+        > "$SKYPLAN_OUTPUT_WORDS/env"
+    resources: {cpus: 2}
+    hours: 1
+    inputs: [text]
+    outputs: {words: 1KB}
+  count:
+    run: |
+      wc -l < "$SKYPLAN_INPUT_WORDS/words.txt" | tr -d ' ' > "$SKYPLAN_OUTPUT_TOTAL/total"
+      SLEEP
+    resources: {cpus: 2}
+    hours: 1
+    inputs: [words]
+    outputs: {total: 1KB}
+  report:
+    run: cat "$SKYPLAN_INPUT_TOTAL/total" > "$SKYPLAN_OUTPUT_REPORT/report.txt"
+    resources: {cpus: 2}
+    hours: 1
+    inputs: [total]
+    outputs: {report: 1KB}
+"""
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Callable[..., Path]:
+    """Write the DAG spec (optionally with a slow `count`) and its data; returns sky.yaml."""
+
+    def make(sleep: float = 0, extra: str = "") -> Path:
+        root = tmp_path / "proj"
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        (root / "data" / "text.txt").write_text("the quick brown fox jumps\nover the dog\n")
+        text = SPEC.replace("SLEEP", f"sleep {sleep}" if sleep else "true")
+        path = root / "sky.yaml"
+        path.write_text(text + textwrap.dedent(extra), encoding="utf-8")
+        return path
+
+    return make
+
+
+def apply(
+    spec: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`skyplan apply SPEC --out build --auto-approve ARGS` in the spec's folder."""
+    return run_cli(
+        "apply", spec, "--out", "build", "--auto-approve", *args, cwd=spec.parent, env=env
+    )
+
+
+def events(root: Path) -> list[dict[str, object]]:
+    """The journal of a stack folder."""
+    path = root / "build" / ".skyplan" / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def bucket(root: Path, region: str) -> Path:
+    """A local bucket folder."""
+    return root / "build" / ".skyplan" / "buckets" / region
+
+
+def test_a_dag_with_a_transfer_runs_and_its_outputs_appear(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    root = spec.parent
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[local] done" in proc.stdout
+    plan = json.loads((root / "build" / "plan.json").read_text())
+    where = {p["job"]: p["region"] for p in plan["placements"]}
+    assert where == {"split": "local-a", "count": "local-a", "report": "local-a"}
+    assert [t["dataset"] for t in plan["transfers"]] == ["text"]  # text lives in local-b
+    out = bucket(root, "local-a") / "outputs"
+    assert (out / "words" / "env").read_text().split() == ["split", "dag", "local", "local-a"]
+    assert (out / "total" / "total").read_text().strip() == "8"
+    assert (out / "report" / "report.txt").read_text().strip() == "8"
+    status = run_cli("status", "build", cwd=root)
+    assert status.returncode == 0, status.stderr
+    assert "local/ │ 4" in status.stdout or "local/ | 4" in status.stdout
+    assert status.stdout.count(" done ") >= 4
+    # applying again changes nothing and runs nothing twice
+    again = apply(spec)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("finished earlier") == 4
+    starts = [e for e in events(root) if e["event"] == "step.start"]
+    assert len(starts) == 4
+    gone = run_cli("destroy", "build", "--auto-approve", cwd=root)
+    assert gone.returncode == 0, gone.stderr
+    assert not (root / "build" / ".skyplan" / "nodes").exists() or not any(
+        (root / "build" / ".skyplan" / "nodes").iterdir()
+    )
+
+
+def test_capacity_failure_moves_the_plan_to_local_b(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    root = spec.parent
+    proc = apply(spec, env={"SKYPLAN_LOCAL_FAIL": "local-a=capacity"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "capacity InsufficientInstanceCapacity" in proc.stdout
+    assert "Re-planned:" in proc.stdout and "-> local:local-b local.small" in proc.stdout
+    plan = json.loads((root / "build" / "plan.json").read_text())
+    assert {p["region"] for p in plan["placements"]} == {"local-b"}
+    assert (bucket(root, "local-b") / "outputs" / "report" / "report.txt").exists()
+    blocked = json.loads((root / "build" / ".skyplan" / "blocked.json").read_text())["blocked"]
+    assert {(b["region"], b.get("instance_type"), b["reason"]) for b in blocked} == {
+        ("local:local-a", "local.small", "capacity")
+    }
+    assert [e["event"] for e in events(root)].count("replan") == 1
+
+
+def test_quota_failure_blocks_the_region(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    proc = apply(spec, env={"SKYPLAN_LOCAL_FAIL": "local-a=quota"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "quota VcpuLimitExceeded" in proc.stdout
+    blocked = json.loads((spec.parent / "build" / ".skyplan" / "blocked.json").read_text())
+    (entry,) = blocked["blocked"]
+    assert entry["region"] == "local:local-a" and entry["reason"] == "quota"
+    assert entry["resource"] == "vcpus" and "instance_type" not in entry
+
+
+def test_permanent_failure_stops_at_once(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    proc = apply(spec, env={"SKYPLAN_LOCAL_FAIL": "local-a=permanent"})
+    assert proc.returncode == 4
+    assert "apply failed" in proc.stderr and "permanent InvalidParameterValue" in proc.stderr
+    assert "Re-planned" not in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_failures_everywhere_exit_4_with_the_history(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    proc = apply(spec, env={"SKYPLAN_LOCAL_FAIL": "local-a=capacity,local-b=capacity"})
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "attempt 1" in proc.stderr and "attempt 2" in proc.stderr
+    assert "capacity InsufficientInstanceCapacity" in proc.stderr
+    assert "To fix:" in proc.stderr
+
+
+def test_a_replan_never_breaks_a_jurisdiction(stack: Callable[..., Path], tmp_path: Path) -> None:
+    """local-a is the only EU region of this catalog: EU data cannot escape its capacity failure."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "skyplan" / "catalog" / "data", catalog)
+    regions = (catalog / "regions.csv").read_text()
+    regions = regions.replace("ZZ,LOCAL,europe,0,0,Local A", "ZZ,LOCAL;EU,europe,0,0,Local A")
+    (catalog / "regions.csv").write_text(regions)
+    spec = stack()
+    text = spec.read_text().replace('location: "local:local-b"', 'location: "local:local-a"')
+    text = text.replace('"file://data/text.txt"}', '"file://data/text.txt", jurisdictions: [EU]}')
+    spec.write_text(text)
+    fail = {"SKYPLAN_LOCAL_FAIL": "local-a=capacity"}
+    proc = apply(spec, "--catalog", str(catalog), "--max-replans", "10", env=fail)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    # every instance type of local-a was tried in turn, local-b never
+    assert proc.stderr.count("capacity InsufficientInstanceCapacity") >= 4
+    assert "local:local-b" not in proc.stdout
+    assert "no allowed placement is left" in proc.stderr
+    assert "never relaxed" in proc.stderr
+    plan = json.loads((spec.parent / "build" / "plan.json").read_text())
+    assert {p["region"] for p in plan["placements"]} == {"local-a"}
+
+
+def test_approval_is_never_asked_without_a_terminal(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    proc = run_cli("apply", spec, "--out", "build", cwd=spec.parent)
+    assert proc.returncode == 2
+    assert "standard input is not a terminal" in proc.stderr and "--auto-approve" in proc.stderr
+    assert not (spec.parent / "build" / "local").exists()
+
+
+def _start(spec: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(SKYPLAN), "apply", str(spec), "--out", "build", "--auto-approve"],
+        cwd=spec.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for(path: Path, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+def test_two_applies_at_once(stack: Callable[..., Path]) -> None:
+    spec = stack(sleep=8)
+    first = _start(spec)
+    _wait_for(spec.parent / "build" / ".skyplan" / "lock")
+    second = apply(spec)
+    assert second.returncode == 4
+    assert "another skyplan holds this stack: pid" in second.stderr
+    assert f"pid {first.pid}" in second.stderr
+    assert first.wait(timeout=120) == 0
+
+
+def test_kill_9_during_apply_then_apply_again_converges(stack: Callable[..., Path]) -> None:
+    spec = stack(sleep=30)
+    root = spec.parent
+    first = _start(spec)
+    _wait_for(bucket(root, "local-a") / "outputs" / "words" / "words.txt")
+    time.sleep(0.5)  # `count` is running now
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    spec.write_text(spec.read_text().replace("sleep 30", "true"))  # `count` changes, `split` not
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "job:split done  finished earlier" in proc.stdout  # not run twice after it finished
+    starts = [e["step"] for e in events(root) if e["event"] == "step.start"]
+    assert starts.count("job:split") == 1
+    assert (bucket(root, "local-a") / "outputs" / "report" / "report.txt").exists()
+    listed = subprocess.run(
+        ["terraform", "state", "list"], cwd=root / "build" / "local",
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(listed) == len(set(listed)) == 4  # 1 bucket + 3 nodes, no duplicates
