@@ -51,9 +51,9 @@ class Offering:
     price: Decimal
     spot_price: Decimal | None
 
-    @property
+    @cached_property
     def region_key(self) -> str:
-        """`cloud:region` of this offering."""
+        """`cloud:region` of this offering (asked for in every solver loop: computed once)."""
         return f"{self.cloud}:{self.region}"
 
     def hourly(self, spot: bool) -> Decimal:

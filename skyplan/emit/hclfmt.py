@@ -13,8 +13,16 @@ import re
 _ASSIGN = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_-]*|\"[^\"]*\")\s*=(?!=)\s*(?P<value>.*)$")
 
 
+#: A string literal without interpolations (its brackets never count): emptied in one pass.
+_PLAIN_STRING = re.compile(r'"(?:[^"\\$%]|\\.|\$(?!\{)|%(?!\{))*"')
+
+
 def _strip_strings(text: str) -> str:
     """`text` with the contents of string literals blanked out, keeping `${`/`%{` brackets."""
+    if '"' in text:
+        text = _PLAIN_STRING.sub('""', text)
+    if '"' not in text.replace('""', "") and "#" not in text and "//" not in text:
+        return text
     out: list[str] = []
     i, in_str, depth = 0, False, 0
     while i < len(text):

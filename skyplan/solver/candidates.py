@@ -128,20 +128,30 @@ def _uses_no_more(k: Offering, o: Offering) -> bool:
     return k.vcpus <= o.vcpus and gpus_ok
 
 
-def _by_region(
-    job: Job, offerings: Iterable[Offering], quota_regions: frozenset[str]
-) -> dict[str, list[Offering]]:
-    """Per region, the offerings worth considering: the cheapest, or the Pareto set under quotas."""
+def _pool(offerings: Iterable[Offering], spot: bool) -> dict[str, list[Offering]]:
+    """Offerings per region, cheapest first (for a job that does or does not allow spot)."""
     grouped: dict[str, list[Offering]] = {}
     for o in offerings:
-        if fits(o, job):
-            grouped.setdefault(o.region_key, []).append(o)
+        grouped.setdefault(o.region_key, []).append(o)
+    for offers in grouped.values():
+        offers.sort(key=lambda o: (o.hourly(spot), o.instance_type))
+    return grouped
+
+
+def _by_region(
+    job: Job, pool: dict[str, list[Offering]], quota_regions: frozenset[str]
+) -> dict[str, list[Offering]]:
+    """Per region, the offerings worth considering: the cheapest, or the Pareto set under quotas."""
     out: dict[str, list[Offering]] = {}
-    for key, offers in grouped.items():
+    for key, offers in pool.items():
         if key in quota_regions:
-            out[key] = _pareto(offers, job.spot)
-        else:
-            out[key] = [min(offers, key=lambda o: (o.hourly(job.spot), o.instance_type))]
+            fitting = [o for o in offers if fits(o, job)]
+            if fitting:
+                out[key] = _pareto(fitting, job.spot)
+            continue
+        cheapest = next((o for o in offers if fits(o, job)), None)  # the pool is sorted
+        if cheapest is not None:
+            out[key] = [cheapest]
     return out
 
 
@@ -167,13 +177,23 @@ def build_candidates(
         else list(catalog.offerings)
     )
     quota_regions = frozenset(k for k, _ in catalog.quota_limits)
+    # a job with accelerators can only use offerings with that accelerator: look at those only
+    by_accel: dict[str, list[Offering]] = {}
+    for o in offerings:
+        by_accel.setdefault(o.accelerator.lower(), []).append(o)
+    pools: dict[tuple[str, bool], dict[str, list[Offering]]] = {}
     by_sig: dict[tuple[object, ...], dict[str, list[Offering]]] = {}
     by_rules: dict[tuple[object, ...], frozenset[str]] = {}
     out: dict[str, list[Option]] = {}
     for job in spec.jobs:
         sig = _signature(job)
         if sig not in by_sig:
-            by_sig[sig] = _by_region(job, offerings, quota_regions)
+            accel = job.accelerator.lower() if job.accelerator else ""
+            if (accel, job.spot) not in pools:
+                pools[(accel, job.spot)] = _pool(
+                    by_accel.get(accel, []) if accel else offerings, job.spot
+                )
+            by_sig[sig] = _by_region(job, pools[(accel, job.spot)], quota_regions)
         rkey = (job.regions, job.restriction)
         if rkey not in by_rules:
             by_rules[rkey] = allowed_regions(spec, catalog, job)

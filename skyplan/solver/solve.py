@@ -71,6 +71,11 @@ def _run(built: BuiltModel, limits: Limits) -> Any:
     params.random_seed = 0
     params.log_search_progress = False
     params.linearization_level = 2
+    # Measured on the 100-job benchmark (re-plan / first plan, seconds to OPTIMAL): probing costs
+    # more than it saves (0.99 -> 0.60 / 0.98), and the LP with every constraint from the start
+    # bounds faster than one that adds them lazily (-> 0.40 / 0.34).
+    params.cp_model_probing_level = 0
+    params.add_lp_constraints_lazily = False
     wrapper = cmh.SolveWrapper()
     wrapper.set_parameters(params)
     return wrapper.solve(built.proto)
