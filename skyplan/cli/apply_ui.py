@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -23,16 +25,39 @@ class ConsoleUi:
 
     def __init__(self) -> None:
         self.con = console()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.progress: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
 
     def _line(self, text: Text) -> None:
         with self.lock:
+            self._stop()
             self.con.print(text)
 
+    def _stop(self) -> None:
+        """End the live per-cloud display (before a table, a question or a plain line)."""
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress, self.tasks = None, {}
+
     def cloud(self, cloud: str, stage: str) -> None:
-        """A cloud module's stage, as `[gcp] plan`."""
+        """A cloud module's stage: a live spinner per cloud on a terminal, else `[gcp] plan`."""
         style = STYLES.get(stage.split(":")[0], "")
-        self._line(Text.assemble((f"[{cloud}] ", "bold"), (stage, style)))
+        if not self.con.is_terminal:
+            self._line(Text.assemble((f"[{cloud}] ", "bold"), (stage, style)))
+            return
+        with self.lock:
+            if self.progress is None:
+                self.progress = Progress(
+                    SpinnerColumn(), TextColumn("[bold]{task.fields[cloud]}"),
+                    TextColumn("{task.description}"), console=self.con,
+                )  # fmt: skip
+                self.progress.start()
+            described = f"[{style or 'default'}]{escape(stage)}"
+            if cloud in self.tasks:
+                self.progress.update(self.tasks[cloud], description=described)
+            else:
+                self.tasks[cloud] = self.progress.add_task(described, cloud=cloud, total=None)
 
     def summaries(self, items: dict[str, PlanSummary]) -> None:
         """The table of saved plans."""
@@ -42,11 +67,13 @@ class ConsoleUi:
         for cloud, s in sorted(items.items()):
             table.add_row(cloud, str(s.create), str(s.update), str(s.replace), str(s.delete))
         with self.lock:
+            self._stop()
             self.con.print(table)
 
     def confirm(self) -> bool:
         """Ask on the terminal (the command refuses earlier when stdin is not one)."""
         with self.lock:
+            self._stop()
             self.con.print("Apply these plans? Only 'yes' is accepted: ", end="")
             answer = sys.stdin.readline().strip()
         return answer == "yes"
@@ -58,6 +85,7 @@ class ConsoleUi:
         change = new.total_usd - old.total_usd
         sign = "+" if change >= 0 else "-"
         with self.lock:
+            self._stop()
             self.con.print(
                 Text(f"Blocked: {', '.join(b.describe() for b in blocks)}", style="yellow")
             )
