@@ -38,7 +38,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
 
-from skyplan.apply import markers
+from skyplan.apply import stores
 from skyplan.apply.markers import MarkerReadError, NodeMarker, read_markers, read_text
 from skyplan.errors import InputError
 
@@ -285,7 +285,7 @@ def test_s3_client_follows_the_bucket_region(monkeypatch: pytest.MonkeyPatch) ->
         made.append(region)
         return probe if region is None else regional
 
-    monkeypatch.setattr(markers, "_s3_client", factory)
+    monkeypatch.setattr(stores, "_s3_client", factory)
     with Stubber(probe) as probe_stub, Stubber(regional) as stub:
         probe_stub.add_response(
             "get_bucket_location", {"LocationConstraint": "eu-west-1"}, {"Bucket": BUCKET}
@@ -299,7 +299,7 @@ def test_s3_client_follows_the_bucket_region(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_s3_region_given_skips_the_location_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     client, made = s3("eu-west-1"), []
-    monkeypatch.setattr(markers, "_s3_client", lambda region: made.append(region) or client)
+    monkeypatch.setattr(stores, "_s3_client", lambda region: made.append(region) or client)
     with Stubber(client) as stub:
         stub.add_response("list_objects_v2", s3_page([], None, None))
         assert read_markers(S3_BASE, region="eu-west-1") == {}
@@ -312,13 +312,13 @@ def test_s3_us_east_1_and_legacy_eu_locations() -> None:
         stub.add_response("get_bucket_location", {})
         stub.add_response("get_bucket_location", {"LocationConstraint": "EU"})
         stub.add_client_error("get_bucket_location", "AccessDenied", "Access Denied", 403)
-        assert markers._bucket_region(client, BUCKET) == "us-east-1"
-        assert markers._bucket_region(client, BUCKET) == "eu-west-1"
-        assert markers._bucket_region(client, BUCKET) is None
+        assert stores._bucket_region(client, BUCKET) == "us-east-1"
+        assert stores._bucket_region(client, BUCKET) == "eu-west-1"
+        assert stores._bucket_region(client, BUCKET) is None
 
 
 def test_s3_default_client_uses_the_standard_chain() -> None:
-    assert markers._s3_client("ap-south-1").meta.region_name == "ap-south-1"
+    assert stores._s3_client("ap-south-1").meta.region_name == "ap-south-1"
 
 
 def test_s3_without_credentials_says_how_to_configure_them() -> None:
@@ -556,7 +556,7 @@ def test_gcs_missing_bucket_is_an_input_error() -> None:
 
 
 def test_gcs_network_errors_may_be_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(markers, "_GCS_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(stores, "_GCS_RETRY_SECONDS", 0.0)
 
     def unreachable(request: requests.PreparedRequest) -> tuple[int, dict, bytes]:
         raise requests.exceptions.ConnectionError("Connection refused")
@@ -748,7 +748,7 @@ def test_azure_without_credentials_says_how_to_configure_them(
 
 
 def test_azure_default_client_uses_default_credential() -> None:
-    client = markers._azure_container(ACCOUNT, CONTAINER)
+    client = stores._azure_container(ACCOUNT, CONTAINER)
     assert client.url == f"https://{ACCOUNT}.blob.core.windows.net/{CONTAINER}"
     assert isinstance(client.credential, DefaultAzureCredential)
 
