@@ -25,7 +25,15 @@ from skyplan.solver.blocked import Block
 from skyplan.solver.solve import solve
 from skyplan.spec.model import SkySpec
 
-ADDRESS = re.compile(r"^(?:module\.[^.]+\.)*[A-Za-z0-9_]+\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?$")
+ADDRESS = re.compile(r"^(?:module\.[^.]+\.)*([A-Za-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?$")
+#: Which cloud's module a resource type lives in.
+CLOUD_OF_TYPE = (
+    ("aws_", "aws"),
+    ("google_", "gcp"),
+    ("azurerm_", "azure"),
+    ("terraform_data", "local"),
+)
+DISK_ATTACHMENT = "azurerm_virtual_machine_data_disk_attachment"
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,10 @@ class Attempt:
         head = f"attempt {self.number} (plan ${self.total_usd:,.2f})"
         if not self.failures:
             return f"{head}: applied"
-        parts = [f"{cloud} {f.address or ''}: {f.kind} {f.code}" for cloud, f in self.failures]
+        parts = [
+            f"{cloud}{' ' + f.address if f.address else ''}: {f.kind} {f.code}"
+            for cloud, f in self.failures
+        ]
         return f"{head}: " + "; ".join(parts)
 
 
@@ -109,23 +120,24 @@ class Context:
 def placement_of_address(spec: SkySpec, plan: Plan) -> Callable[[str], tuple[str, str] | None]:
     """Map a resource address (`aws_instance.align[0]`, `terraform_data.job_top[0]`) to the
     (cloud:region, instance_type) of the job it belongs to."""
-    by_id: dict[str, tuple[str, str]] = {}
+    by_id: dict[tuple[str, str], tuple[str, str]] = {}
     for cloud in plan.clouds():
         names = tuple(sorted(p.job for p in plan.placements if p.cloud == cloud))
         for job, ident in tf_ids(names).items():
             p = plan.placement(job)
-            by_id[f"{cloud}:{ident}"] = (p.region_key, p.instance_type)
+            by_id[(cloud, ident)] = (p.region_key, p.instance_type)
 
     def find(address: str) -> tuple[str, str] | None:
         m = ADDRESS.match(address)
         if m is None:
             return None
-        name = m.group(1)
-        for candidate in (name, name.removeprefix("job_"), re.sub(r"_data$", "", name)):
-            for key, value in by_id.items():
-                if key.split(":", 1)[1] == candidate:
-                    return value
-        return None
+        rtype, name = m.group(1), m.group(2)
+        cloud = next((c for prefix, c in CLOUD_OF_TYPE if rtype.startswith(prefix)), None)
+        if cloud == "local":
+            name = name.removeprefix("job_")  # the local module names nodes job_<id>
+        elif cloud == "azure" and rtype in ("azurerm_managed_disk", DISK_ATTACHMENT):
+            name = name.removesuffix("_data")
+        return by_id.get((cloud or "", name))
 
     return find
 

@@ -192,7 +192,9 @@ def run_manifest(
             for step in list(pending):
                 states = [outcomes[d].state if d in outcomes else None for d in deps[step]]
                 if any(s in (FAILED, SKIPPED) for s in states):
-                    blocker = next(d for d in deps[step] if outcomes[d].state != DONE)
+                    blocker = next(
+                        d for d in deps[step] if d in outcomes and outcomes[d].state != DONE
+                    )
                     outcomes[step] = Outcome(SKIPPED, f"{blocker} did not finish")
                     reporter.step(step, SKIPPED, outcomes[step].detail)
                     pending.remove(step)
@@ -203,6 +205,11 @@ def run_manifest(
                     running[pool.submit(execute, step)] = step
                     pending.remove(step)
             if not running:
+                for step in pending:  # waiting on steps that will never run: name them
+                    missing = [d for d in deps[step] if d not in items]
+                    outcomes[step] = Outcome(FAILED, f"depends on unknown steps: {missing}")
+                    reporter.step(step, FAILED, outcomes[step].detail)
+                pending.clear()
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:

@@ -85,8 +85,9 @@ class StackState:
         """Append one event to the journal (one JSON object per line, flushed to disk)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         line = json.dumps({"at": round(time.time(), 3), "event": kind, **data}, sort_keys=True)
+        torn = self.journal.exists() and not self.journal.read_bytes().endswith(b"\n")
         with self.journal.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+            fh.write(("\n" if torn and self.journal.stat().st_size else "") + line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skyplan.apply.scrub import Scrubber
-from skyplan.errors import InputError
+from skyplan.errors import ApplyError, InputError
 
 MIN_VERSION = (1, 5)
 #: Environment for every run: no prompts, no update checks, output meant for machines.
@@ -159,9 +159,15 @@ def show(tf: Terraform, module: Path, planfile: Path) -> PlanSummary:
         check=False,
     )
     try:
+        if proc.returncode != 0:
+            raise ValueError(proc.stderr.strip() or f"exit {proc.returncode}")
         changes = json.loads(proc.stdout).get("resource_changes") or []
-    except ValueError:
-        changes = []
+    except (ValueError, AttributeError) as e:
+        # never approve or apply a plan nobody could read
+        raise ApplyError(
+            f"cannot read the saved plan {planfile}: {e}",
+            hint="run `terraform show` on it by hand to see why",
+        ) from None
     counts = {"create": 0, "update": 0, "replace": 0, "delete": 0}
     for change in changes:
         actions = change.get("change", {}).get("actions", [])

@@ -113,7 +113,7 @@ def test_the_process_environment_is_used_by_default(monkeypatch: pytest.MonkeyPa
     [
         "aws_instance.align[0]: Creating...",
         "aws_instance.align[0]: Creation complete after 32s [id=i-0abc123def4567890]",
-        'module.net.google_compute_instance.train_gpu[0]: Still creating... [10s elapsed]',
+        "module.net.google_compute_instance.train_gpu[0]: Still creating... [10s elapsed]",
         "azurerm_managed_disk.align_data[1]: Destroying... [id=/subscriptions/0000/disks/d]",
         "terraform_data.job_top[0]: Provisioning with 'local-exec'...",
         "Apply complete! Resources: 3 added, 0 changed, 0 destroyed.",

@@ -98,11 +98,6 @@ def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
     assert [e["event"] for e in state.events()] == ["first", "second"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StackState.event appends after a torn line without a newline, so the first event "
-    "written after a crash (e.g. lock.stale) is glued to the garbage and lost by events()",
-)
 def test_the_first_event_after_a_torn_line_is_kept(tmp_path: Path) -> None:
     state = StackState(tmp_path)
     state.event("first")

@@ -1,0 +1,249 @@
+"""The apply loop's pure parts: resource addresses to placements, moves, history, retries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from skyplan.apply import loop
+from skyplan.apply.classify import Failure
+from skyplan.apply.loop import (
+    ApplyOptions,
+    Attempt,
+    Context,
+    Move,
+    _retrying,
+    moves,
+    placement_of_address,
+)
+from skyplan.apply.state import StackState
+from skyplan.apply.terraform import Run, Terraform
+from skyplan.plan import Placement, Plan, SolverInfo
+
+
+def placement(
+    job: str, cloud: str, region: str, instance_type: str, spot: bool = False
+) -> Placement:
+    return Placement(
+        job, cloud, region, instance_type, spot, 1, Decimal("2"), Decimal("0.5"), Decimal("1.0")
+    )
+
+
+def plan(*placements: Placement) -> Plan:
+    return Plan("demo", placements, (), SolverInfo("OPTIMAL"))
+
+
+PLAN = plan(
+    placement("align", "aws", "eu-west-1", "p4d.24xlarge"),
+    placement("top", "local", "local-a", "local.medium"),
+    placement("big-mem", "azure", "westeurope", "Standard_E64s_v5"),
+    placement("train-gpu", "gcp", "europe-west4", "a2-highgpu-1g"),
+)
+
+
+# --- placement_of_address --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("aws_instance.align[0]", ("aws:eu-west-1", "p4d.24xlarge")),
+        ("aws_instance.align", ("aws:eu-west-1", "p4d.24xlarge")),
+        ("terraform_data.job_top[0]", ("local:local-a", "local.medium")),
+        ("azurerm_managed_disk.big_mem_data[1]", ("azure:westeurope", "Standard_E64s_v5")),
+        ("azurerm_linux_virtual_machine.big_mem[0]", ("azure:westeurope", "Standard_E64s_v5")),
+        (
+            "module.x.google_compute_instance.train_gpu[0]",
+            ("gcp:europe-west4", "a2-highgpu-1g"),
+        ),
+        ('google_compute_instance.train_gpu["a"]', ("gcp:europe-west4", "a2-highgpu-1g")),
+    ],
+)
+def test_job_resources_map_to_their_placement(address: str, expected: tuple[str, str]) -> None:
+    assert placement_of_address(None, PLAN)(address) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "aws_vpc.eu_west_1",
+        "aws_s3_bucket.eu_west_1[0]",
+        "google_compute_instance.unknown_job[0]",
+        "terraform_data.bucket_local_a",
+        "data.aws_ami.ubuntu",
+        "not an address",
+        "",
+    ],
+)
+def test_unrelated_addresses_map_to_nothing(address: str) -> None:
+    assert placement_of_address(None, PLAN)(address) is None  # type: ignore[arg-type]
+
+
+def test_a_data_disk_maps_to_its_own_job_not_a_job_named_like_it() -> None:
+    both = plan(
+        placement("a", "azure", "westeurope", "Standard_D4s_v5"),
+        placement("a_data", "gcp", "europe-west4", "n2-standard-4"),
+    )
+    find = placement_of_address(None, both)  # type: ignore[arg-type]
+    assert find("azurerm_managed_disk.a_data[0]") == ("azure:westeurope", "Standard_D4s_v5")
+
+
+# --- moves, Attempt.describe -----------------------------------------------------------------
+
+
+def test_moves_lists_exactly_the_jobs_whose_region_or_type_changed() -> None:
+    old = plan(
+        placement("same", "aws", "eu-west-1", "m.large"),
+        placement("region", "aws", "eu-west-1", "m.large"),
+        placement("kind", "aws", "eu-west-1", "m.large"),
+        placement("cloud", "aws", "eu-west-1", "m.large"),
+        placement("spot", "aws", "eu-west-1", "m.large"),
+    )
+    new = plan(
+        placement("same", "aws", "eu-west-1", "m.large"),
+        placement("region", "aws", "eu-central-1", "m.large"),
+        placement("kind", "aws", "eu-west-1", "m.xlarge"),
+        placement("cloud", "gcp", "eu-west-1", "m.large"),
+        placement("spot", "aws", "eu-west-1", "m.large", spot=True),
+    )
+    assert moves(old, new) == (
+        Move("region", "aws:eu-west-1 m.large", "aws:eu-central-1 m.large"),
+        Move("kind", "aws:eu-west-1 m.large", "aws:eu-west-1 m.xlarge"),
+        Move("cloud", "aws:eu-west-1 m.large", "gcp:eu-west-1 m.large"),
+    )
+    assert moves(old, old) == ()
+
+
+def test_an_attempt_without_failures_was_applied() -> None:
+    assert Attempt(1, 1234.5).describe() == "attempt 1 (plan $1,234.50): applied"
+
+
+def test_an_attempt_lists_each_failure() -> None:
+    failures = (
+        ("aws", Failure("capacity", "InsufficientInstanceCapacity", "aws",
+                        address="aws_instance.align[0]")),
+        ("gcp", Failure("quota", "QUOTA_EXCEEDED", "gcp",
+                        address="google_compute_instance.t[0]")),
+    )  # fmt: skip
+    assert Attempt(2, 10.0, failures).describe() == (
+        "attempt 2 (plan $10.00): aws aws_instance.align[0]: capacity "
+        "InsufficientInstanceCapacity; gcp google_compute_instance.t[0]: quota QUOTA_EXCEEDED"
+    )
+
+
+def test_an_attempt_failure_without_an_address_reads_cleanly() -> None:
+    failures = (("gcp", Failure("quota", "QUOTA_EXCEEDED", "gcp")),)
+    assert (
+        Attempt(3, 1.0, failures).describe() == "attempt 3 (plan $1.00): gcp: quota QUOTA_EXCEEDED"
+    )
+
+
+# --- _retrying -------------------------------------------------------------------------------
+
+TRANSIENT = """
+Error: creating EC2 Instance: operation error EC2: RunInstances, https response error \
+StatusCode: 503, RequestID: 8f6c1e2a, api error RequestLimitExceeded: Request limit exceeded.
+
+  with aws_instance.align[0],
+  on main.tf line 10, in resource "aws_instance" "align":
+  10: resource "aws_instance" "align" {
+"""
+PERMANENT = TRANSIENT.replace("StatusCode: 503", "StatusCode: 403").replace(
+    "RequestLimitExceeded: Request limit exceeded", "UnauthorizedOperation: You are not authorized"
+)
+
+
+class FakeUi:
+    """Only `cloud` is used by _retrying."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def cloud(self, cloud: str, stage: str) -> None:
+        self.lines.append((cloud, stage))
+
+
+def context(tmp_path: Path, retries: int = 3) -> Context:
+    return Context(
+        spec=None,  # type: ignore[arg-type]
+        catalog=None,  # type: ignore[arg-type]
+        out=tmp_path,
+        data_root=".",
+        opts=ApplyOptions(retries=retries, retry_delay=5.0),
+        ui=FakeUi(),  # type: ignore[arg-type]
+        tf=Terraform("terraform", "1.9.0", "terraform"),
+        state=StackState(tmp_path),
+    )
+
+
+def action(tmp_path: Path, *outputs: str | None) -> tuple[Callable[[], Run], list[Run]]:
+    """A Terraform step returning these outputs in turn (None: success), and its calls."""
+    calls: list[Run] = []
+
+    def act() -> Run:
+        output = outputs[len(calls)]
+        result = Run(("apply",), 0 if output is None else 1, output or "", tmp_path / "log")
+        calls.append(result)
+        return result
+
+    return act, calls
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(loop.time, "sleep", slept.append)
+    return slept
+
+
+def test_a_transient_failure_is_retried_with_doubling_delays(
+    tmp_path: Path, sleeps: list[float]
+) -> None:
+    ctx = context(tmp_path)
+    act, calls = action(tmp_path, TRANSIENT, TRANSIENT, None)
+    run = _retrying(ctx, "aws", act)
+    assert run.ok
+    assert len(calls) == 3
+    assert sleeps == [5.0, 10.0]
+    retries = [e for e in ctx.state.events() if e["event"] == "retry"]
+    assert [(e["cloud"], e["code"]) for e in retries] == [("aws", "RequestLimitExceeded")] * 2
+    ui = ctx.ui
+    assert isinstance(ui, FakeUi)
+    assert ui.lines[0] == ("aws", "transient failure (RequestLimitExceeded); retrying in 5 s")
+
+
+def test_retrying_gives_up_after_opts_retries(tmp_path: Path, sleeps: list[float]) -> None:
+    ctx = context(tmp_path, retries=3)
+    act, calls = action(tmp_path, *[TRANSIENT] * 10)
+    run = _retrying(ctx, "aws", act)
+    assert not run.ok and run is calls[-1]
+    assert len(calls) == 4  # the first try and three retries
+    assert sleeps == [5.0, 10.0, 20.0]
+
+
+def test_no_retries_means_one_try(tmp_path: Path, sleeps: list[float]) -> None:
+    act, calls = action(tmp_path, TRANSIENT, None)
+    assert not _retrying(context(tmp_path, retries=0), "aws", act).ok
+    assert len(calls) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("output", [PERMANENT, TRANSIENT + PERMANENT, "segmentation fault"])
+def test_a_permanent_or_unknown_failure_is_not_retried(
+    tmp_path: Path, sleeps: list[float], output: str
+) -> None:
+    ctx = context(tmp_path)
+    act, calls = action(tmp_path, output, None)
+    run = _retrying(ctx, "aws", act)
+    assert not run.ok
+    assert len(calls) == 1
+    assert sleeps == []
+    assert [e for e in ctx.state.events() if e["event"] == "retry"] == []
+
+
+def test_a_success_is_returned_at_once(tmp_path: Path, sleeps: list[float]) -> None:
+    act, calls = action(tmp_path, None)
+    assert _retrying(context(tmp_path), "aws", act) is calls[0]
+    assert sleeps == []
