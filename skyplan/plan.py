@@ -48,10 +48,12 @@ class Transfer:
 
 @dataclass(frozen=True)
 class SolverInfo:
-    """How the solver finished: OPTIMAL, or FEASIBLE with the relative gap to the bound."""
+    """How the plan was made: OPTIMAL, FEASIBLE with the relative gap to the bound, or PINNED to
+    the placements reviewed in another environment (`origin`)."""
 
     status: str
     gap: float | None = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     solver: dict[str, Any] = {"status": plan.solver.status}
     if plan.solver.gap is not None:
         solver["gap"] = round(plan.solver.gap, 6)
+    if plan.solver.origin is not None:
+        solver["from"] = plan.solver.origin
     return {
         "version": PLAN_VERSION,
         "stack": plan.stack,
@@ -170,10 +174,22 @@ def plan_from_dict(data: dict[str, Any], source: str = "plan.json") -> Plan:
             )
             for t in data["transfers"]
         )
-        solver = SolverInfo(data["solver"]["status"], data["solver"].get("gap"))
+        s = data["solver"]
+        solver = SolverInfo(s["status"], s.get("gap"), s.get("from"))
         return Plan(data["stack"], placements, transfers, solver)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"not a skyplan plan.json: {e}", where=Where(source)) from None
+
+
+def plan_from_json(text: str, source: str = "plan.json") -> Plan:
+    """A Plan from plan.json text."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e.msg}", where=Where(source, e.lineno, e.colno)) from None
+    if not isinstance(data, dict):
+        raise InputError("not a skyplan plan.json", where=Where(source))
+    return plan_from_dict(data, source)
 
 
 def read_plan(path: Path) -> Plan:

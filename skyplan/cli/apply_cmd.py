@@ -40,6 +40,7 @@ def apply(
     ),
     time_limit: float = typer.Option(60.0, "--time-limit", min=0.1, help="Solver seconds."),
     work_limit: float | None = typer.Option(None, "--work-limit", min=0.1),
+    env: str | None = typer.Option(None, "--env", "-e", help="Apply this environment of `envs:`."),
 ) -> None:
     """Plan, then bring every cloud's Terraform module to the plan (re-planning around capacity
     and quota failures), then run the jobs in DAG order and wait for them."""
@@ -49,13 +50,13 @@ def apply(
     from skyplan.apply.terraform import find_terraform
     from skyplan.apply.watch import cloud_job_watcher
     from skyplan.cli.apply_ui import ConsoleUi
-    from skyplan.cli.inputs import load_spec_and_catalog
+    from skyplan.cli.inputs import default_out, load_spec_and_catalog
     from skyplan.errors import ApplyError
     from skyplan.units import fmt_usd
 
     _require_terminal(auto_approve)
-    sky, cat = load_spec_and_catalog(spec, catalog)
-    out_dir = out if out is not None else Path("stacks") / sky.name
+    sky, cat = load_spec_and_catalog(spec, catalog, env)
+    out_dir = out if out is not None else default_out(sky.name, env)
     tf = find_terraform()
     ui = ConsoleUi()
     state = StackState(out_dir)

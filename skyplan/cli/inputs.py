@@ -15,11 +15,24 @@ def load_catalog_option(catalog_dir: Path | None) -> Catalog:
     return load_catalog(catalog_dir) if catalog_dir is not None else load_embedded_catalog()
 
 
-def load_spec_and_catalog(spec_path: Path, catalog_dir: Path | None) -> tuple[SkySpec, Catalog]:
-    """Read sky.yaml, pick its catalog (--catalog wins over `catalog:`), resolve the spec."""
+def load_spec_and_catalog(
+    spec_path: Path, catalog_dir: Path | None, env: str | None = None
+) -> tuple[SkySpec, Catalog]:
+    """Read sky.yaml, pick its catalog (--catalog wins over `catalog:`), resolve the spec as
+    environment `env` sees it."""
+    from skyplan.spec.envs import env_view
     from skyplan.spec.load import load_raw_spec
     from skyplan.spec.resolve import catalog_dir_of, resolve
 
     raw, located = load_raw_spec(spec_path)
+    raw, located = env_view(raw, located, env)
     catalog = load_catalog_option(catalog_dir or catalog_dir_of(raw, spec_path))
     return resolve(raw, located, catalog), catalog
+
+
+def default_out(stack: str, env: str | None) -> Path:
+    """stacks/<name>/, or stacks/<name>/<env>/ for an environment (whose stack is
+    `<name>-<env>`)."""
+    if env is None:
+        return Path("stacks") / stack
+    return Path("stacks") / stack.removesuffix(f"-{env}") / env

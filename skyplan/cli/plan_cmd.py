@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from skyplan.catalog.models import Catalog
     from skyplan.emit.base import RenderedFile
+    from skyplan.plan import Plan
+    from skyplan.spec.model import SkySpec
 
 
 class Format(StrEnum):
@@ -62,24 +65,46 @@ def plan(
         "--check",
         help="Write nothing; exit 5 listing the generated files that are out of date.",
     ),
+    env: str | None = typer.Option(
+        None, "--env", "-e", help="Plan this environment of `envs:` (output: stacks/<name>/<env>/)."
+    ),
+    against: str | None = typer.Option(
+        None,
+        "--against",
+        help="Show the change from the plan committed at this git ref (e.g. origin/main) "
+        "instead of the plan alone.",
+    ),
+    replan: bool = typer.Option(
+        False, "--replan", help="Solve afresh even where a promotion pinned the placements."
+    ),
 ) -> None:
     """Solve the spec into the cheapest plan that obeys every rule and write plan.json,
     manifest.json and one Terraform root module per cloud the plan uses."""
-    from skyplan.cli.inputs import load_spec_and_catalog
+    from skyplan.cli.inputs import default_out, load_spec_and_catalog
     from skyplan.cli.stack_files import write_stack
     from skyplan.emit.stack import emit_stack
     from skyplan.plan import plan_to_json
     from skyplan.solver.solve import solve
 
-    sky, cat = load_spec_and_catalog(spec, catalog)
-    result = solve(sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit)
-    out_dir = out if out is not None else Path("stacks") / sky.name
+    sky, cat = load_spec_and_catalog(spec, catalog, env)
+    out_dir = out if out is not None else default_out(sky.name, env)
+    pinned = None if replan else pinned_plan(sky, cat, out_dir)
+    result = pinned or solve(
+        sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit
+    )
     files = emit_stack(sky, result, data_root(spec, out_dir))
     remote = sky.backend.type != "local"
     if check:
         _check(out_dir, files, remote)
         return
     kept = write_stack(out_dir, files, remote)
+    if against is not None:
+        from skyplan.cli.diff_cmd import show_diff
+        from skyplan.cli.gitref import committed_stack
+
+        old = committed_stack(out_dir, against)
+        show_diff(old, files, sky, cat, fmt.value, label=f"{against} -> working tree")
+        return
     text = plan_to_json(result)
     if fmt is Format.json:
         typer.echo(text, nl=False)
@@ -96,6 +121,28 @@ def plan(
 
     print_plan(result, ups, sky.budget_usd)
     print_written(out_dir, files, kept)
+
+
+def pinned_plan(sky: SkySpec, cat: Catalog, out_dir: Path) -> Plan | None:
+    """A promoted stack keeps its placements (like a lock file): the committed plan, re-priced
+    and re-checked against the spec; None when the stack is not pinned."""
+    from skyplan.errors import InfeasibleError
+    from skyplan.plan import read_plan
+    from skyplan.review.promote import PINNED, pin
+
+    path = out_dir / "plan.json"
+    if not path.is_file():
+        return None
+    committed = read_plan(path)
+    if committed.solver.status != PINNED:
+        return None
+    plan, problems = pin(sky, cat, committed, committed.solver.origin or "a promotion")
+    if plan is None:
+        raise InfeasibleError(
+            f"{path}: the pinned placements break this spec's rules:\n  " + "\n  ".join(problems),
+            hint="change the spec back, promote again, or pass --replan to solve afresh",
+        )
+    return plan
 
 
 def data_root(spec: Path, out: Path) -> str:

@@ -156,6 +156,17 @@ class RawBackend(_Raw):
         return self
 
 
+class RawEnv(_Raw):
+    """`envs.<name>`: fields that replace the top-level ones in that environment."""
+
+    budget_usd: Usd | None = Field(default=None, gt=0)
+    clouds: tuple[str, ...] | None = Field(default=None, min_length=1)
+    policy: RawPolicy | None = None
+    backend: RawBackend | None = None
+    bucket_prefix: str | None = Field(default=None, pattern=BUCKET_PREFIX_PATTERN)
+    nodes: dict[str, Annotated[StrictInt, Field(ge=1, le=10_000)]] = {}
+
+
 class RawSpec(_Raw):
     """The whole `sky.yaml`."""
 
@@ -168,6 +179,16 @@ class RawSpec(_Raw):
     peering: tuple[RawPeering, ...] = ()
     backend: RawBackend = RawBackend()
     bucket_prefix: str = Field(default="skyplan", pattern=BUCKET_PREFIX_PATTERN)
+    envs: dict[Annotated[str, Field(pattern=NAME_PATTERN)], RawEnv] = {}
+
+    @field_validator("envs", mode="before")
+    @classmethod
+    def _empty_envs(cls, value: object) -> object:
+        # `envs: {dev: }` is an environment that changes nothing
+        if isinstance(value, dict):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
     datasets: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], RawDataset] = {}
     jobs: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], RawJob] = Field(min_length=1)
 
@@ -180,8 +201,12 @@ def model_fields_at(path: tuple[str | int, ...]) -> tuple[str, ...]:
             model = RawSpec
         case ("policy",):
             model = RawPolicy
-        case ("backend",):
+        case ("backend",) | ("envs", str(), "backend"):
             model = RawBackend
+        case ("envs", str()):
+            model = RawEnv
+        case ("envs", str(), "policy"):
+            model = RawPolicy
         case ("peering", int()):
             model = RawPeering
         case ("datasets", str()):

@@ -79,22 +79,34 @@ def test_every_example_stack_is_here() -> None:
     assert set(stack_names()) >= EXPECTED_STACKS
 
 
-@pytest.mark.parametrize("name", stack_names())
+def stack_envs() -> list[tuple[str, str | None]]:
+    """(stack, environment) for every example stack and each environment of its `envs:`."""
+    return [
+        (name, env)
+        for name in stack_names()
+        for env in [None, *sorted(spec_of(name).get("envs", {}))]
+    ]
+
+
+@pytest.mark.parametrize(("name", "env"), stack_envs(), ids=lambda v: v or "")
 def test_generated_stack_matches_golden(
-    name: str, skyplan_cli: RunCli, update_golden: bool
+    name: str, env: str | None, skyplan_cli: RunCli, update_golden: bool
 ) -> None:
-    """plan.json, manifest.json and every Terraform file under stacks/<name>/ are exactly what
-    `skyplan plan` generates today (`--check` compares in memory and writes nothing)."""
-    folder = STACKS / name
-    args = ("plan", str(folder / "sky.yaml"), "--out", str(folder), "--format", "json")
+    """plan.json, manifest.json and every Terraform file under stacks/<name>/ (and
+    stacks/<name>/<env>/) are exactly what `skyplan plan` generates today (`--check` compares in
+    memory and writes nothing; a promoted environment is re-pinned, not re-solved)."""
+    folder = STACKS / name / env if env else STACKS / name
+    args = ["plan", str(STACKS / name / "sky.yaml"), "--out", str(folder), "--format", "json"]
+    if env:
+        args += ["--env", env]
     proc = skyplan_cli(*args) if update_golden else skyplan_cli(*args, "--check")
     assert proc.returncode == 0, (
         f"{folder} is out of date; if the change is intended, run "
         f"`pytest tests/golden --update-golden` and review the diff:\n{proc.stderr}"
     )
-    plan = golden(name)
-    assert plan["solver"] == {"status": "OPTIMAL"}
-    assert plan["stack"] == name
+    plan = json.loads((folder / "plan.json").read_text("utf-8"))
+    assert plan["solver"]["status"] in ("OPTIMAL", "PINNED")
+    assert plan["stack"] == (f"{name}-{env}" if env else name)
     clouds = {p["cloud"] for p in plan["placements"]}
     assert {p.name for p in folder.iterdir() if (p / "main.tf").exists()} == clouds
 

@@ -1,0 +1,119 @@
+"""`skyplan diff OLD NEW`: what changes between two plans, for a terminal, a PR, or a machine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from skyplan.catalog.models import Catalog
+    from skyplan.emit.base import RenderedFile
+    from skyplan.spec.model import SkySpec
+
+GENERATED = (".tf", ".tftpl", "plan.json", "manifest.json")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `diff` command to the app."""
+    app.command("diff")(diff)
+
+
+def stack_files(path: Path) -> dict[str, str]:
+    """The generated files of the stack folder holding `path` (a plan.json or its folder)."""
+    from skyplan.errors import InputError, Where
+
+    folder = path.parent if path.name == "plan.json" else path
+    if not (folder / "plan.json").is_file():
+        hint = "name a plan.json written by `skyplan plan`, or its folder"
+        raise InputError("no plan.json here", where=Where(str(path)), hint=hint)
+    out = {}
+    for file in sorted(folder.rglob("*")):
+        rel = file.relative_to(folder).as_posix()
+        if file.is_file() and is_generated(rel):
+            out[rel] = file.read_text(encoding="utf-8", errors="replace")
+    return out
+
+
+def is_generated(rel: str) -> bool:
+    """Whether a path of a stack folder is one skyplan generates for this stack (not an
+    environment's subfolder, not run state)."""
+    from skyplan.emit.naming import SCHEMES
+
+    top = rel.split("/", 1)[0]
+    if "/" not in rel:
+        return rel in ("plan.json", "manifest.json")
+    return top in SCHEMES and rel.endswith(GENERATED)
+
+
+def _spec_beside(
+    plan_folder: Path, stack: str, catalog: Path | None
+) -> tuple[SkySpec, Catalog] | None:
+    """The spec a plan came from: sky.yaml in its folder or the one above (environments)."""
+    from skyplan.cli.inputs import load_spec_and_catalog
+    from skyplan.spec.load import load_raw_spec
+
+    for candidate in (plan_folder / "sky.yaml", plan_folder.parent / "sky.yaml"):
+        if candidate.is_file():
+            raw, _ = load_raw_spec(candidate)
+            env = stack.removeprefix(f"{raw.name}-") if stack != raw.name else None
+            if env is not None and env not in raw.envs:
+                continue
+            return load_spec_and_catalog(candidate, catalog, env)
+    return None
+
+
+def show_diff(
+    old: dict[str, str] | None,
+    new: dict[str, str] | tuple[RenderedFile, ...],
+    spec: SkySpec | None,
+    catalog: Catalog | None,
+    fmt: str,
+    label: str,
+) -> None:
+    """Print the review of a change in the chosen format."""
+    from skyplan.review.diff import diff_stacks
+    from skyplan.review.diff_markdown import diff_dict, diff_markdown
+
+    files = new if isinstance(new, dict) else {f.path: f.text for f in new}
+    d = diff_stacks(old, files, spec, catalog)
+    if fmt == "markdown":
+        typer.echo(diff_markdown(d, label), nl=False)
+    elif fmt == "json":
+        typer.echo(json.dumps(diff_dict(d, label), indent=2, sort_keys=True))
+    else:
+        from skyplan.cli.render_diff import print_diff
+
+        print_diff(d, label)
+
+
+def diff(
+    old: Path = typer.Argument(..., metavar="OLD", help="The old plan.json (or its folder)."),
+    new: Path = typer.Argument(..., metavar="NEW", help="The new plan.json (or its folder)."),
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help="table (terminal), markdown (PR comment) or json."
+    ),
+    spec: Path | None = typer.Option(
+        None, "--spec", help="sky.yaml whose rules to check [default: beside NEW, or above it]."
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Catalog folder to check with."),
+) -> None:
+    """Compare two plans: placements added, moved or removed, copies changed, Terraform blocks
+    added, changed or destroyed per cloud, and whether the new plan keeps every rule."""
+    from skyplan.cli.inputs import load_spec_and_catalog
+    from skyplan.errors import InputError
+    from skyplan.plan import plan_from_json
+
+    if fmt not in ("table", "markdown", "json"):
+        raise InputError(f"unknown format {fmt!r}", hint="use table, markdown or json")
+    old_files, new_files = stack_files(old), stack_files(new)
+    stack = plan_from_json(new_files["plan.json"], str(new)).stack
+    folder = new.parent if new.name == "plan.json" else new
+    if spec is not None:
+        loaded: tuple[SkySpec, Catalog] | None = load_spec_and_catalog(spec, catalog)
+    else:
+        loaded = _spec_beside(folder, stack, catalog)
+    sky, cat = loaded if loaded else (None, None)
+    show_diff(old_files, new_files, sky, cat, fmt, label=str(old))

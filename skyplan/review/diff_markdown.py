@@ -1,0 +1,179 @@
+"""A change of plan as a pull-request comment (Infracost / Atlantis style) and as JSON."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from skyplan.plan import Placement, Transfer
+from skyplan.review.diff import StackDiff
+from skyplan.units import fmt_usd, round_usd
+
+#: GitHub refuses comments over 65,536 characters; stay clear of it.
+LIMIT = 65_000
+MARKER = "<!-- skyplan:{stack} -->"
+
+
+def signed(amount: Decimal) -> str:
+    """`+$12.30` / `-$4.00` / `$0.00`."""
+    if amount == 0:
+        return "$0.00"
+    return ("+" if amount > 0 else "-") + fmt_usd(abs(amount))
+
+
+def _where(p: Placement | None) -> str:
+    if p is None:
+        return "—"
+    size = f"{p.nodes} node{'s' if p.nodes != 1 else ''} × {float(p.hours):g} h"
+    return f"`{p.region_key}` {p.instance_type}{' spot' if p.spot else ''}, {size}"
+
+
+def _gb(t: Transfer | None) -> str:
+    return "" if t is None else f"{float(t.gb):g}"
+
+
+def _route(t: Transfer | None) -> str:
+    return "—" if t is None else f"`{t.src}` → `{t.dst}`"
+
+
+def headline(d: StackDiff, against: str) -> list[str]:
+    """The title line and the one-line summary of what changed."""
+    new = d.new.total_usd
+    if d.old is None:
+        change = "new stack"
+    elif d.delta == 0:
+        change = "no cost change"
+    else:
+        arrow = "▲" if d.delta > 0 else "▼"
+        pct = f" ({d.delta / d.old.total_usd:+.1%})" if d.old.total_usd else ""
+        change = f"{arrow} {signed(d.delta)}{pct}"
+    kinds: dict[str, int] = {}
+    for c in d.placements:
+        kinds[c.kind] = kinds.get(c.kind, 0) + 1
+    jobs = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no job changes"
+    copies = f"{len(d.transfers)} cop{'y' if len(d.transfers) == 1 else 'ies'} changed"
+    tf = "; ".join(
+        f"{m.cloud} +{len(m.added)} ~{len(m.changed)} -{len(m.destroyed)}" for m in d.modules
+    )
+    return [
+        MARKER.format(stack=d.new.stack),
+        f"### skyplan · `{d.new.stack}` · **{fmt_usd(new)}** per run · {change}",
+        "",
+        f"Compared with `{against}`: {jobs} · {copies} · Terraform: {tf or 'no changes'}",
+    ]
+
+
+def _table(head: list[str], rows: list[list[str]], limit: int | None) -> list[str]:
+    shown = rows if limit is None else rows[:limit]
+    aligns = ["---:" if h in ("cost change", "cost", "GB", "$/h") else "---" for h in head]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(aligns) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in shown]
+    if len(shown) < len(rows):
+        out.append(
+            f"| … {len(rows) - len(shown)} more rows | " + " | ".join([""] * (len(head) - 1)) + " |"
+        )
+    return out
+
+
+def _sections(d: StackDiff, limit: int | None) -> list[str]:
+    out: list[str] = []
+    if d.placements:
+        rows = [
+            [f"`{c.job}`", c.kind, _where(c.old), _where(c.new), signed(c.delta)]
+            for c in d.placements
+        ]
+        out += ["", "**Placements**", ""]
+        out += _table(["job", "change", "from", "to", "cost change"], rows, limit)
+    if d.transfers:
+        rows = [
+            [f"`{c.dataset}`", c.kind, _route(c.old or c.new), _gb(c.new or c.old), signed(c.delta)]
+            for c in d.transfers
+        ]
+        out += ["", "**Transfers**", ""]
+        out += _table(["data set", "change", "route", "GB", "cost change"], rows, limit)
+    if d.modules:
+        rows = [[f"`{m.cloud}/`", str(len(m.added)), str(len(m.changed)), str(len(m.destroyed))]
+                for m in d.modules]  # fmt: skip
+        out += ["", "**Terraform** (generated modules)", ""]
+        out += _table(["module", "add", "change", "destroy"], rows, None)
+    if d.rules:
+        out += [""] + [f"{'✅' if r.ok else '❌'} {r.text}" for r in d.rules]
+    return out
+
+
+def _details(d: StackDiff, limit: int | None) -> list[str]:
+    place = [
+        [f"`{p.job}`", f"`{p.region_key}`", p.instance_type + (" spot" if p.spot else ""),
+         str(p.nodes), f"{float(p.hours):g}", fmt_usd(p.usd)]
+        for p in sorted(d.new.placements, key=lambda p: p.job)
+    ]  # fmt: skip
+    trans = [
+        [f"`{t.dataset}`", f"`{t.src}`", f"`{t.dst}`", f"{float(t.gb):g}", fmt_usd(t.usd)]
+        for t in sorted(d.new.transfers, key=lambda t: (t.dataset, t.dst))
+    ]
+    out = ["", f"<details><summary>All placements ({len(place)})</summary>", ""]
+    out += _table(["job", "region", "instance", "nodes", "hours", "cost"], place, limit)
+    out += ["", "</details>", "", f"<details><summary>All transfers ({len(trans)})</summary>", ""]
+    out += _table(["data set", "from", "to", "GB", "cost"], trans, limit)
+    out += ["", "</details>"]
+    if d.modules:
+        lines = [
+            f"{sign} {m.cloud}: `{addr}`"
+            for m in d.modules
+            for sign, addrs in (("+", m.added), ("~", m.changed), ("-", m.destroyed))
+            for addr in addrs
+        ]
+        shown = lines if limit is None else lines[:limit]
+        out += ["", f"<details><summary>Terraform blocks ({len(lines)})</summary>", "", "```diff"]
+        out += shown + ([f"  … {len(lines) - len(shown)} more"] if len(shown) < len(lines) else [])
+        out += ["```", "", "</details>"]
+    return out
+
+
+def diff_markdown(d: StackDiff, against: str, limit_chars: int = LIMIT) -> str:
+    """The comment; tables are cut (and the cut said) when the whole would exceed the limit."""
+    for rows in (None, 200, 50, 20, 5, 0):
+        body = headline(d, against) + _sections(d, rows) + _details(d, rows)
+        if rows is not None:
+            note = (
+                f"_Summarised to stay under GitHub's comment limit: tables show at most {rows} "
+                "rows. `skyplan diff OLD NEW --format table` shows them all._"
+            )
+            body += ["", note]
+        text = "\n".join(body) + "\n"
+        if len(text) <= limit_chars:
+            return text
+    return text[: limit_chars - 200] + "\n\n_Cut to stay under GitHub's comment limit._\n"
+
+
+def diff_dict(d: StackDiff, against: str) -> dict[str, Any]:
+    """The change as plain data (`--format json`)."""
+    return {
+        "stack": d.new.stack,
+        "against": against,
+        "total_usd": round_usd(d.new.total_usd),
+        "previous_total_usd": round_usd(d.old.total_usd) if d.old else None,
+        "change_usd": round_usd(d.delta),
+        "placements": [
+            {"job": c.job, "change": c.kind,
+             "from": _loc(c.old), "to": _loc(c.new), "change_usd": round_usd(c.delta)}
+            for c in d.placements
+        ],
+        "transfers": [
+            {"dataset": c.dataset, "to": c.dst, "change": c.kind, "change_usd": round_usd(c.delta)}
+            for c in d.transfers
+        ],
+        "terraform": [
+            {"module": m.cloud, "add": list(m.added), "change": list(m.changed),
+             "destroy": list(m.destroyed)}
+            for m in d.modules
+        ],
+        "rules": [{"ok": r.ok, "text": r.text} for r in d.rules],
+    }  # fmt: skip
+
+
+def _loc(p: Placement | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {"region": p.region_key, "instance_type": p.instance_type, "spot": p.spot,
+            "nodes": p.nodes, "usd": round_usd(p.usd)}  # fmt: skip
