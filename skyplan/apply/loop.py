@@ -115,6 +115,7 @@ class Context:
     state: StackState
     scrub: Scrubber = field(default_factory=Scrubber)
     history: list[Attempt] = field(default_factory=list)
+    pinned: Plan | None = None  # a promoted environment's plan: applied as reviewed
 
 
 def placement_of_address(spec: SkySpec, plan: Plan) -> Callable[[str], tuple[str, str] | None]:
@@ -143,7 +144,18 @@ def placement_of_address(spec: SkySpec, plan: Plan) -> Callable[[str], tuple[str
 
 
 def solve_and_write(ctx: Context, blocked: frozenset[Block]) -> Plan:
-    """Solve without what is blocked, emit, write the stack folder."""
+    """Solve without what is blocked, emit, write the stack folder. A pinned plan (promoted)
+    is used as it is until a failure blocks one of its offerings."""
+    pinned = ctx.pinned
+    if pinned is not None and not any(
+        b.region == p.region_key and b.instance_type in (None, p.instance_type)
+        for b in blocked
+        for p in pinned.placements
+    ):
+        plan = pinned
+        files = emit_stack(ctx.spec, plan, ctx.data_root)
+        write_stack(ctx.out, files, ctx.spec.backend.type != "local")
+        return plan
     try:
         plan = solve(
             ctx.spec, ctx.catalog, blocked, time_limit=ctx.opts.time_limit,

@@ -35,12 +35,24 @@ def _root(
 
 
 def _register() -> None:
-    from skyplan.cli import apply_cmd, catalog_cmd, plan_cmd, status_cmd, validate_cmd
+    from skyplan.cli import (
+        apply_cmd,
+        catalog_cmd,
+        diff_cmd,
+        graph_cmd,
+        plan_cmd,
+        promote_cmd,
+        status_cmd,
+        validate_cmd,
+    )
 
     plan_cmd.register(app)
     validate_cmd.register(app)
     apply_cmd.register(app)
     status_cmd.register(app)
+    diff_cmd.register(app)
+    promote_cmd.register(app)
+    graph_cmd.register(app)
     app.add_typer(catalog_cmd.catalog_app, name="catalog")
 
 

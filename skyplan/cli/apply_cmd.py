@@ -41,6 +41,9 @@ def apply(
     time_limit: float = typer.Option(60.0, "--time-limit", min=0.1, help="Solver seconds."),
     work_limit: float | None = typer.Option(None, "--work-limit", min=0.1),
     env: str | None = typer.Option(None, "--env", "-e", help="Apply this environment of `envs:`."),
+    replan: bool = typer.Option(
+        False, "--replan", help="Solve afresh even where a promotion pinned the placements."
+    ),
 ) -> None:
     """Plan, then bring every cloud's Terraform module to the plan (re-planning around capacity
     and quota failures), then run the jobs in DAG order and wait for them."""
@@ -51,6 +54,7 @@ def apply(
     from skyplan.apply.watch import cloud_job_watcher
     from skyplan.cli.apply_ui import ConsoleUi
     from skyplan.cli.inputs import default_out, load_spec_and_catalog
+    from skyplan.cli.plan_cmd import pinned_plan
     from skyplan.errors import ApplyError
     from skyplan.units import fmt_usd
 
@@ -64,6 +68,7 @@ def apply(
     with locked(state, "skyplan apply"):
         state.event("apply.start", terraform=tf.version, spec=str(spec))
         ctx = Context(sky, cat, out_dir, stack_data_root(spec, out_dir), opts, ui, tf, state)
+        ctx.pinned = None if replan else pinned_plan(sky, cat, out_dir)
         plan = apply_infrastructure(ctx)
         ui.note(f"Infrastructure matches the plan ({fmt_usd(plan.total_usd)}); running the jobs")
         outcomes = run_manifest(out_dir, state, ui, cloud_job_watcher(out_dir, ui))
