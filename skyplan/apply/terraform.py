@@ -149,15 +149,7 @@ def plan(
 
 def show(tf: Terraform, module: Path, planfile: Path) -> PlanSummary:
     """Count what a saved plan creates, updates, replaces and destroys (`terraform show -json`)."""
-    proc = subprocess.run(
-        [tf.path, "show", "-json", str(planfile)],
-        cwd=module,
-        env={**os.environ, **AUTOMATION_ENV},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = _capture(tf, ("show", "-json", str(planfile)), module)
     try:
         if proc.returncode != 0:
             raise ValueError(proc.stderr.strip() or f"exit {proc.returncode}")
@@ -178,6 +170,16 @@ def show(tf: Terraform, module: Path, planfile: Path) -> PlanSummary:
     return PlanSummary(**counts)
 
 
+def _capture(
+    tf: Terraform, args: tuple[str, ...], module: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a read-only Terraform command and keep its output (not logged: machine-readable)."""
+    return subprocess.run(
+        [tf.path, *args], cwd=module, env={**os.environ, **AUTOMATION_ENV},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
 def apply(tf: Terraform, module: Path, planfile: Path, log: Path, scrub: Scrubber) -> Run:
     """`terraform apply PLANFILE`: exactly the reviewed plan, nothing else."""
     return run(tf, ("apply", "-input=false", "-no-color", str(planfile)), module, log, scrub)
@@ -191,13 +193,5 @@ def destroy(tf: Terraform, module: Path, log: Path, scrub: Scrubber) -> Run:
 
 def state_resources(tf: Terraform, module: Path) -> tuple[str, ...]:
     """Addresses in a module's state (`terraform state list`); empty when there is none."""
-    proc = subprocess.run(
-        [tf.path, "state", "list"],
-        cwd=module,
-        env={**os.environ, **AUTOMATION_ENV},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = _capture(tf, ("state", "list"), module)
     return tuple(line for line in proc.stdout.splitlines() if line) if proc.returncode == 0 else ()
