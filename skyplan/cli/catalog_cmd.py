@@ -1,4 +1,5 @@
-"""`skyplan catalog offerings|regions`: browse the catalog, cheapest first."""
+"""`skyplan catalog offerings|regions`: browse the catalog, cheapest first (refresh, quotas and
+diff live in catalog_refresh_cmd.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import typer
 
 from skyplan.cli.plan_cmd import Format
 
-catalog_app = typer.Typer(help="Browse the catalog of regions and offerings.", no_args_is_help=True)
+catalog_app = typer.Typer(
+    help="Browse, refresh and compare the catalog of regions and offerings.", no_args_is_help=True
+)
 
 CATALOG_OPT = typer.Option(None, "--catalog", help="Catalog folder [default: embedded].")
 
@@ -43,7 +46,7 @@ def offerings(
         cloud, region, accelerator, min_cpus, min_memory, jurisdiction, spot
     )
     rows = query_offerings(cat, q)
-    _show(rows[:limit] if limit else rows, len(rows), fmt, "offering")
+    show_rows(rows[:limit] if limit else rows, len(rows), fmt, "offering")
 
 
 @catalog_app.command("regions")
@@ -62,10 +65,11 @@ def regions(
 
     cat = load_catalog_option(catalog)
     rows = query_regions(cat, cloud, jurisdiction, continent)
-    _show(rows, len(rows), fmt, "region")
+    show_rows(rows, len(rows), fmt, "region")
 
 
-def _show(rows: list[dict[str, str]], total: int, fmt: Format, noun: str) -> None:
+def show_rows(rows: list[dict[str, str]], total: int, fmt: Format, noun: str) -> None:
+    """Rows as a table, markdown or JSON; `total` is how many matched before any limit."""
     if fmt is Format.json:
         import json
 
@@ -86,3 +90,12 @@ def _show(rows: list[dict[str, str]], total: int, fmt: Format, noun: str) -> Non
 
     title = count_of(total, noun) if total == len(rows) else f"{len(rows)} of {total} {noun}s"
     console().print(table(title, headers, [Row(tuple(r.values())) for r in rows]))
+
+
+def _register_refresh() -> None:
+    from skyplan.cli import catalog_refresh_cmd
+
+    catalog_refresh_cmd.register(catalog_app)
+
+
+_register_refresh()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,6 +93,10 @@ def plan(
     result = pinned or solve(
         sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit
     )
+    from skyplan.catalog.diff import stale_warning
+
+    if (stale := stale_warning(cat, date.today())) is not None:
+        typer.echo(stale, err=True)  # a warning, never a failure
     files = emit_stack(sky, result, data_root(spec, out_dir))
     remote = sky.backend.type != "local"
     if check:

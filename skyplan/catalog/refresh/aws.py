@@ -1,0 +1,375 @@
+"""AWS prices and shapes from boto3: the Price List API, EC2 instance types, offerings and spot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from skyplan.catalog.refresh.families import (
+    AWS_FALLBACK,
+    AWS_TYPE_PATTERNS,
+    aws_family,
+    aws_gpu_name,
+)
+from skyplan.catalog.refresh.model import (
+    CloudResult,
+    CredentialError,
+    EgressFinding,
+    PricedOffering,
+    Progress,
+    RegionResult,
+    median_rate,
+    missing_sdk,
+    rate_detail,
+    region_error,
+    sdk_versions,
+)
+
+SOURCE_ID = "aws-api"
+PRICING_REGION = "us-east-1"  # the Price List API is served from a few regions; it prices all
+API = (
+    "AWS Price List Query API (pricing.get_products, AmazonEC2: Linux, shared tenancy, on demand) "
+    "with EC2 describe_instance_types, describe_instance_type_offerings (LocationType=region) "
+    "and describe_spot_price_history (Linux/UNIX, the dearest availability zone)"
+)
+EGRESS_API = "AWS Price List Query API (pricing.get_products, AWSDataTransfer)"
+# Codes that mean the credentials themselves are bad, whatever the region: abort the cloud.
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "RequestExpired",
+        "AccessDeniedException",
+    }
+)
+# EC2 answers AuthFailure for bad credentials, and also in an opt-in region not enabled.
+FIRST_CALL_CODES = CREDENTIAL_CODES | {"AuthFailure"}
+ENABLED = frozenset({"opt-in-not-required", "opted-in"})
+
+
+class AwsClients(Protocol):
+    """Where the refresh gets its boto3 clients (tests pass stubbed ones)."""
+
+    def pricing(self) -> Any:
+        """The Price List client."""
+
+    def ec2(self, region: str) -> Any:
+        """An EC2 client for `region`."""
+
+
+@dataclass(frozen=True)
+class Boto3Clients:
+    """Clients from one boto3 session: the standard credential chain, standard retries."""
+
+    session: Any
+
+    @classmethod
+    def default(cls) -> Boto3Clients:
+        """A session from the environment, profile, SSO or instance role."""
+        try:
+            import boto3  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise missing_sdk("aws") from exc
+        with aws_credentials():  # a named profile that does not exist fails here
+            return cls(boto3.session.Session())
+
+    def _config(self) -> Any:
+        from botocore.config import Config  # type: ignore[import-untyped]
+
+        return Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=60)
+
+    def pricing(self) -> Any:
+        """The Price List client (us-east-1)."""
+        return self.session.client("pricing", region_name=PRICING_REGION, config=self._config())
+
+    def ec2(self, region: str) -> Any:
+        """An EC2 client for `region`."""
+        return self.session.client("ec2", region_name=region, config=self._config())
+
+
+def _code(exc: Any) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _no_credentials() -> tuple[type[Exception], ...]:
+    from botocore import exceptions as bx  # type: ignore[import-untyped]
+
+    return (
+        bx.NoCredentialsError,
+        bx.PartialCredentialsError,
+        bx.ProfileNotFound,
+        bx.CredentialRetrievalError,
+        bx.TokenRetrievalError,
+        bx.SSOError,
+    )
+
+
+def is_credential_problem(exc: BaseException, codes: frozenset[str] = CREDENTIAL_CODES) -> bool:
+    """True when an exception is about the credentials, not about one region."""
+    return isinstance(exc, _no_credentials()) or _code(exc) in codes
+
+
+@contextmanager
+def aws_credentials() -> Iterator[None]:
+    """Turn botocore's missing, expired or refused credentials into a CredentialError."""
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+    try:
+        yield
+    except _no_credentials() as exc:
+        raise CredentialError("aws", exc) from exc
+    except ClientError as exc:
+        if _code(exc) in CREDENTIAL_CODES:
+            raise CredentialError("aws", exc, denied=_code(exc) == "AccessDeniedException") from exc
+        raise
+
+
+def fetch_aws(
+    regions: Sequence[str],
+    continent_of: dict[str, str],
+    clients: AwsClients,
+    progress: Progress,
+    now: datetime,
+) -> CloudResult:
+    """Prices and shapes of the shipped families in each region; a failing region is recorded."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    with aws_credentials():
+        enabled = _enabled_regions(clients)
+        pricing = clients.pricing()
+        results: list[RegionResult] = []
+        egress: dict[str, list[Decimal]] = {}
+        notes: list[str] = []
+        for region in regions:
+            if enabled is not None and region not in enabled:
+                results.append(RegionResult("aws", region, skipped="not enabled in this account"))
+                progress("aws", region, "skipped: an opt-in region not enabled in this account")
+                continue
+            try:
+                offers = _region_offerings(pricing, clients.ec2(region), region, now)
+            except (ClientError, BotoCoreError) as exc:
+                if is_credential_problem(exc):
+                    raise
+                results.append(RegionResult("aws", region, error=region_error(exc)))
+                progress("aws", region, f"failed: {region_error(exc)}")
+                continue
+            results.append(RegionResult("aws", region, offers))
+            spot = sum(o.spot_price is not None for o in offers)
+            progress("aws", region, f"{len(offers)} offerings ({spot} with spot)")
+            try:
+                for scope, rate in _egress_rates(pricing, region, continent_of):
+                    egress.setdefault(scope, []).append(rate)
+            except (ClientError, BotoCoreError) as exc:
+                if is_credential_problem(exc):
+                    raise
+                notes.append(f"egress prices of {region} not read: {region_error(exc)}")
+    findings = tuple(
+        EgressFinding(scope, mid, rate_detail(values, "region rates, first paid tier"))
+        for scope, values in sorted(egress.items())
+        if (mid := median_rate(values)) is not None
+    )
+    return CloudResult(
+        cloud="aws",
+        source_id=SOURCE_ID,
+        api=API,
+        sdk=sdk_versions("boto3", "botocore"),
+        regions=tuple(results),
+        egress=findings,
+        egress_api=EGRESS_API,
+        notes=tuple(notes),
+    )
+
+
+def _enabled_regions(clients: AwsClients) -> frozenset[str] | None:
+    """Regions this account may use (opt-in regions only once enabled); None if unknown."""
+    from botocore.exceptions import ClientError
+
+    try:
+        found = clients.ec2(PRICING_REGION).describe_regions(AllRegions=True)
+    except ClientError as exc:
+        if _code(exc) in FIRST_CALL_CODES:
+            raise CredentialError("aws", exc) from exc
+        return None
+    return frozenset(
+        r["RegionName"]
+        for r in found.get("Regions", [])
+        if r.get("OptInStatus", "opt-in-not-required") in ENABLED
+    )
+
+
+def _type_filter() -> list[dict[str, Any]]:
+    return [{"Name": "instance-type", "Values": list(AWS_TYPE_PATTERNS)}]
+
+
+def _region_offerings(
+    pricing: Any, ec2: Any, region: str, now: datetime
+) -> tuple[PricedOffering, ...]:
+    """The region's offerings: priced, described and really offered there."""
+    offered = {
+        o["InstanceType"]
+        for page in ec2.get_paginator("describe_instance_type_offerings").paginate(
+            LocationType="region", Filters=_type_filter()
+        )
+        for o in page.get("InstanceTypeOfferings", [])
+    }
+    shapes = {
+        t["InstanceType"]: shape
+        for page in ec2.get_paginator("describe_instance_types").paginate(Filters=_type_filter())
+        for t in page.get("InstanceTypes", [])
+        if (shape := _shape(t)) is not None
+    }
+    prices = _on_demand_prices(pricing, region)
+    spot = _spot_prices(ec2, now)
+    offers = []
+    for itype in sorted(offered & set(shapes) & set(prices)):
+        family = aws_family(itype)
+        if family is None:
+            continue
+        vcpus, memory, accel, count = shapes[itype]
+        offers.append(
+            PricedOffering(
+                "aws",
+                region,
+                itype,
+                vcpus,
+                memory,
+                accel,
+                count,
+                prices[itype],
+                spot.get(itype),
+                family,
+            )
+        )
+    return _drop_redundant_gen5(offers)
+
+
+def _shape(t: dict[str, Any]) -> tuple[int, Decimal, str, int] | None:
+    """(vCPUs, GiB, accelerator, count) of a describe_instance_types entry; None if incomplete."""
+    vcpus = t.get("VCpuInfo", {}).get("DefaultVCpus")
+    mib = t.get("MemoryInfo", {}).get("SizeInMiB")
+    if not vcpus or not mib:
+        return None
+    gpus = t.get("GpuInfo", {}).get("Gpus", [])
+    if not gpus:
+        return int(vcpus), Decimal(mib) / 1024, "", 0
+    first = gpus[0]
+    name = aws_gpu_name(first.get("Name", ""), int(first.get("MemoryInfo", {}).get("SizeInMiB", 0)))
+    count = sum(int(g.get("Count", 0)) for g in gpus)
+    return int(vcpus), Decimal(mib) / 1024, name, count
+
+
+def _term(field: str, value: str) -> dict[str, str]:
+    return {"Type": "TERM_MATCH", "Field": field, "Value": value}
+
+
+def _on_demand_prices(pricing: Any, region: str) -> dict[str, Decimal]:
+    """Linux, shared-tenancy, on-demand USD/hour per instance type of the shipped families."""
+    filters = [
+        _term("regionCode", region),
+        _term("operatingSystem", "Linux"),
+        _term("tenancy", "Shared"),
+        _term("preInstalledSw", "NA"),
+        _term("capacitystatus", "Used"),
+    ]
+    out: dict[str, Decimal] = {}
+    pages = pricing.get_paginator("get_products").paginate(
+        ServiceCode="AmazonEC2", Filters=filters, FormatVersion="aws_v1"
+    )
+    for page in pages:
+        for text in page.get("PriceList", []):
+            item = json.loads(text)  # each entry is a JSON document in a string
+            product = item.get("product", {})
+            attrs = product.get("attributes", {})
+            itype = attrs.get("instanceType", "")
+            if product.get("productFamily") != "Compute Instance" or aws_family(itype) is None:
+                continue
+            if attrs.get("operation", "RunInstances") != "RunInstances":
+                continue
+            price = _first_paid(item.get("terms", {}).get("OnDemand", {}), unit="Hrs")
+            if price is not None:
+                out[itype] = max(price, out.get(itype, price))
+    return out
+
+
+def _first_paid(terms: dict[str, Any], unit: str | None = None) -> Decimal | None:
+    """The first non-zero USD rate of a product's terms, lowest tier first."""
+    dims = [d for term in terms.values() for d in term.get("priceDimensions", {}).values()]
+    dims.sort(key=lambda d: _num(d.get("beginRange", "0")) or Decimal(0))
+    for d in dims:
+        if unit is not None and d.get("unit") != unit:
+            continue
+        usd = _num(d.get("pricePerUnit", {}).get("USD", ""))
+        if usd is not None and usd > 0:
+            return usd
+    return None
+
+
+def _num(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except (InvalidOperation, TypeError):
+        return None
+
+
+def _spot_prices(ec2: Any, now: datetime) -> dict[str, Decimal]:
+    """Current Linux spot price per type: the dearest zone, so a plan never under-prices it."""
+    newest: dict[tuple[str, str], tuple[datetime, Decimal]] = {}
+    pages = ec2.get_paginator("describe_spot_price_history").paginate(
+        ProductDescriptions=["Linux/UNIX"], StartTime=now, Filters=_type_filter()
+    )
+    for page in pages:
+        for row in page.get("SpotPriceHistory", []):
+            price = _num(row.get("SpotPrice", ""))
+            key = (row.get("InstanceType", ""), row.get("AvailabilityZone", ""))
+            stamp = row.get("Timestamp") or now
+            if price is None or not key[0] or (key in newest and newest[key][0] >= stamp):
+                continue
+            newest[key] = (stamp, price)
+    out: dict[str, Decimal] = {}
+    for (itype, _), (_, price) in newest.items():
+        out[itype] = max(price, out.get(itype, price))
+    return out
+
+
+def _drop_redundant_gen5(offers: list[PricedOffering]) -> tuple[PricedOffering, ...]:
+    """m5/c5/r5 only where the region has neither the 6i nor the 7i family of that kind."""
+    present = {o.family for o in offers}
+    return tuple(o for o in offers if not (set(AWS_FALLBACK.get(o.family, ())) & present))
+
+
+def _egress_rates(
+    pricing: Any, region: str, continent_of: dict[str, str]
+) -> Iterator[tuple[str, Decimal]]:
+    """(scope, USD/GB) pairs of transfers out of `region`: to the internet and to each region."""
+    pages = pricing.get_paginator("get_products").paginate(
+        ServiceCode="AWSDataTransfer",
+        Filters=[_term("fromRegionCode", region)],
+        FormatVersion="aws_v1",
+    )
+    for page in pages:
+        for text in page.get("PriceList", []):
+            item = json.loads(text)
+            attrs = item.get("product", {}).get("attributes", {})
+            rate = _first_paid(item.get("terms", {}).get("OnDemand", {}))
+            kind = attrs.get("transferType", "")
+            if rate is None:
+                continue
+            if kind == "AWS Outbound":
+                yield "internet", rate
+            elif kind == "InterRegion Outbound":
+                here, there = (
+                    continent_of.get(region),
+                    continent_of.get(attrs.get("toRegionCode", "")),
+                )
+                if here and there:
+                    same = "same" if here == there else "other"
+                    yield f"inter-region-{same}-continent", rate

@@ -1,0 +1,387 @@
+"""Offline AWS fixtures (stubbed boto3 clients) and fetchers that read every cloud's fixtures.
+
+Every response is shaped like the real API's: botocore validates the AWS ones against its
+model; the Google ones (gcp_fixtures.py) are the SDK's own proto messages; the Azure ones
+(azure_fixtures.py) go through the SDK's deserializer or are recorded Retail Prices pages.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.stub import ANY, Stubber
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CONTINENTS = {"eu-west-1": "europe", "eu-central-1": "europe", "us-east-1": "north-america"}
+FAMILIES = ("m6i", "m7i", "c6i", "c7i", "r6i", "r7i", "m5", "c5", "r5")
+FAMILIES += ("g4dn", "g5", "p3", "p4d", "p4de", "p5")
+PATTERNS = [{"Name": "instance-type", "Values": sorted(f"{f}.*" for f in FAMILIES)}]
+
+# --- AWS --------------------------------------------------------------------------------------
+
+# type: (vCPUs, MiB, GPU name, GPU count, GPU MiB); r6i.large comes without MemoryInfo.
+AWS_TYPES: dict[str, tuple[int, int, str, int, int]] = {
+    "m6i.large": (2, 8192, "", 0, 0),
+    "m6i.xlarge": (4, 16384, "", 0, 0),
+    "m6i.metal": (128, 524288, "", 0, 0),
+    "m5.large": (2, 8192, "", 0, 0),
+    "c5.large": (2, 4096, "", 0, 0),
+    "r6i.large": (2, 0, "", 0, 0),
+    "g5.xlarge": (4, 16384, "A10G", 1, 24576),
+    "p4de.24xlarge": (96, 1179648, "A100", 8, 81920),
+    "t3.micro": (2, 1024, "", 0, 0),
+}
+# region: {type: on-demand USD/hour}
+AWS_PRICES = {
+    "eu-west-1": {
+        "m6i.large": "0.1070000000",
+        "m6i.xlarge": "0.2140000000",
+        "m6i.metal": "6.8480000000",
+        "m5.large": "0.1070000000",
+        "c5.large": "0.0960000000",
+        "r6i.large": "0.1410000000",
+        "g5.xlarge": "1.1230000000",
+        "p4de.24xlarge": "45.0000000000",
+    },
+    "us-east-1": {
+        "m6i.large": "0.0960000000",
+        "m6i.xlarge": "0.1920000000",
+        "m5.large": "0.0960000000",
+        "c5.large": "0.0850000000",
+        "g5.xlarge": "1.0060000000",
+        "p4de.24xlarge": "40.9657300000",
+    },
+}
+AWS_OFFERED = {
+    "eu-west-1": ["m6i.large", "m6i.xlarge", "m6i.metal", "m5.large", "c5.large", "g5.xlarge"],
+    "us-east-1": ["m6i.large", "m6i.xlarge", "m5.large", "c5.large", "g5.xlarge", "p4de.24xlarge"],
+}
+# (type, zone, price): eu-west-1 m6i.large has two zones, the dearer one wins.
+AWS_SPOT = {
+    "eu-west-1": [
+        ("m6i.large", "eu-west-1a", "0.041900"),
+        ("m6i.large", "eu-west-1b", "0.045100"),
+        ("g5.xlarge", "eu-west-1a", "0.421000"),
+    ],
+    "us-east-1": [("m6i.large", "us-east-1a", "0.038200"), ("c5.large", "us-east-1b", "0.0321")],
+}
+
+
+def aws_session() -> Any:
+    """A session with dummy keys: Stubber answers before anything is signed or sent."""
+    return boto3.session.Session(
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="us-east-1"
+    )
+
+
+def _on_demand_terms(sku: str, dims: list[tuple[str, str, str, str]]) -> dict[str, Any]:
+    """OnDemand terms like the Price List's: (begin, end, USD, unit) per price dimension."""
+    code = f"{sku}.JRTCKXETXF"
+    return {
+        code: {
+            "offerTermCode": "JRTCKXETXF",
+            "sku": sku,
+            "effectiveDate": "2026-11-01T00:00:00Z",
+            "termAttributes": {},
+            "priceDimensions": {
+                f"{code}.{i:010d}": {
+                    "rateCode": f"{code}.{i:010d}",
+                    "description": f"${usd} per {unit}",
+                    "beginRange": begin,
+                    "endRange": end,
+                    "unit": unit,
+                    "appliesTo": [],
+                    "pricePerUnit": {"USD": usd},
+                }
+                for i, (begin, end, usd, unit) in enumerate(dims)
+            },
+        }
+    }
+
+
+def price_item(region: str, itype: str, usd: str) -> str:
+    """One GetProducts PriceList entry: a JSON document in a string, as the API sends it."""
+    vcpus, mib, _, gpus, _ = AWS_TYPES[itype]
+    sku = f"SKU{zlib.crc32((region + itype).encode()):012d}"
+    doc = {
+        "product": {
+            "productFamily": "Compute Instance",
+            "sku": sku,
+            "attributes": {
+                "servicecode": "AmazonEC2",
+                "instanceType": itype,
+                "vcpu": str(vcpus),
+                "memory": f"{mib // 1024} GiB" if mib else "NA",
+                "gpu": str(gpus),
+                "regionCode": region,
+                "location": "EU (Ireland)" if region == "eu-west-1" else "US East (N. Virginia)",
+                "locationType": "AWS Region",
+                "operatingSystem": "Linux",
+                "tenancy": "Shared",
+                "preInstalledSw": "NA",
+                "capacitystatus": "Used",
+                "licenseModel": "No License required",
+                "usagetype": f"BoxUsage:{itype}",
+                "operation": "RunInstances",
+            },
+        },
+        "serviceCode": "AmazonEC2",
+        "terms": {"OnDemand": _on_demand_terms(sku, [("0", "Inf", usd, "Hrs")])},
+        "version": "20261101000000",
+        "publicationDate": "2026-11-01T00:00:00Z",
+    }
+    return json.dumps(doc)
+
+
+def egress_item(region: str, kind: str, to: str, tiers: list[tuple[str, str, str]]) -> str:
+    """One AWSDataTransfer product: transfers out of `region` (tiers: begin, end, USD per GB)."""
+    sku = f"DT{zlib.crc32((region + kind + to).encode()):012d}"
+    doc = {
+        "product": {
+            "productFamily": "Data Transfer",
+            "sku": sku,
+            "attributes": {
+                "servicecode": "AWSDataTransfer",
+                "transferType": kind,
+                "fromRegionCode": region,
+                "fromLocationType": "AWS Region",
+                "toRegionCode": to,
+                "toLocationType": "AWS Region" if to else "Other",
+                "usagetype": f"{region}-{to or 'Internet'}-Out-Bytes",
+            },
+        },
+        "serviceCode": "AWSDataTransfer",
+        "terms": {"OnDemand": _on_demand_terms(sku, [(b, e, u, "GB") for b, e, u in tiers])},
+        "version": "20261101000000",
+        "publicationDate": "2026-11-01T00:00:00Z",
+    }
+    return json.dumps(doc)
+
+
+def egress_items(region: str) -> list[str]:
+    """Internet (free first GB, then tiers), two inter-region routes, and an unknown region."""
+    other = "us-east-1" if region != "us-east-1" else "eu-west-1"
+    near = "eu-central-1" if region == "eu-west-1" else "us-east-2"
+    return [
+        egress_item(
+            region,
+            "AWS Outbound",
+            "",
+            [("0", "1", "0.0000000000"), ("1", "10240", "0.09"), ("10240", "Inf", "0.085")],
+        ),
+        egress_item(region, "InterRegion Outbound", other, [("0", "Inf", "0.0200000000")]),
+        egress_item(region, "InterRegion Outbound", near, [("0", "Inf", "0.0200000000")]),
+        egress_item(region, "InterRegion Outbound", "xx-nowhere-1", [("0", "Inf", "0.5")]),
+    ]
+
+
+def ec2_type(itype: str) -> dict[str, Any]:
+    """A describe_instance_types entry; GPU types carry GpuInfo, r6i.large lacks MemoryInfo."""
+    vcpus, mib, gpu, count, gpu_mib = AWS_TYPES[itype]
+    out: dict[str, Any] = {
+        "InstanceType": itype,
+        "VCpuInfo": {"DefaultVCpus": vcpus, "DefaultCores": max(1, vcpus // 2)},
+        "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
+        "CurrentGeneration": True,
+    }
+    if mib:
+        out["MemoryInfo"] = {"SizeInMiB": mib}
+    if gpu:
+        out["GpuInfo"] = {
+            "Gpus": [
+                {
+                    "Name": gpu,
+                    "Manufacturer": "NVIDIA",
+                    "Count": count,
+                    "MemoryInfo": {"SizeInMiB": gpu_mib},
+                }
+            ],
+            "TotalGpuMemoryInMiB": gpu_mib * count,
+        }
+    return out
+
+
+@dataclass
+class StubbedAws:
+    """AwsClients backed by Stubbers; `ec2(region)` hands out one stubbed client per region."""
+
+    session: Any = field(default_factory=aws_session)
+    ec2s: dict[str, Any] = field(default_factory=dict)
+    stubs: list[Stubber] = field(default_factory=list)
+    pricing_client: Any = None
+
+    def __post_init__(self) -> None:
+        self.pricing_client = self.session.client("pricing", region_name="us-east-1")
+        self.pricing_stub = self._stub(self.pricing_client)
+
+    def _stub(self, client: Any) -> Stubber:
+        stub = Stubber(client)
+        stub.activate()
+        self.stubs.append(stub)
+        return stub
+
+    def pricing(self) -> Any:
+        """The stubbed Price List client."""
+        return self.pricing_client
+
+    def ec2(self, region: str) -> Any:
+        """The stubbed EC2 client of `region`."""
+        if region not in self.ec2s:
+            client = self.session.client("ec2", region_name=region)
+            self.ec2s[region] = (client, self._stub(client))
+        return self.ec2s[region][0]
+
+    def ec2_stub(self, region: str) -> Stubber:
+        """The Stubber of `region`'s EC2 client."""
+        self.ec2(region)
+        return self.ec2s[region][1]
+
+    def assert_done(self) -> None:
+        """Every queued response was asked for."""
+        for stub in self.stubs:
+            stub.assert_no_pending_responses()
+
+
+def queue_regions(aws: StubbedAws, opted_out: tuple[str, ...] = ()) -> None:
+    """describe_regions: two ordinary regions, and opt-in ones (enabled or not)."""
+    regions = [
+        {"RegionName": "eu-west-1", "Endpoint": "ec2.eu-west-1.amazonaws.com"},
+        {"RegionName": "us-east-1", "Endpoint": "ec2.us-east-1.amazonaws.com"},
+    ]
+    for r in regions:
+        r["OptInStatus"] = "opt-in-not-required"
+    for name in opted_out:
+        regions.append(
+            {
+                "RegionName": name,
+                "Endpoint": f"ec2.{name}.amazonaws.com",
+                "OptInStatus": "not-opted-in",
+            }
+        )
+    aws.ec2_stub("us-east-1").add_response(
+        "describe_regions", {"Regions": regions}, {"AllRegions": True}
+    )
+
+
+def queue_region(aws: StubbedAws, region: str) -> None:
+    """Every call one region makes, in order, two pages where the API pages."""
+    ec2 = aws.ec2_stub(region)
+    offered = [
+        {"InstanceType": t, "LocationType": "region", "Location": region}
+        for t in AWS_OFFERED[region]
+    ]
+    params = {"LocationType": "region", "Filters": PATTERNS}
+    ec2.add_response(
+        "describe_instance_type_offerings",
+        {"InstanceTypeOfferings": offered[:3], "NextToken": "offer-2"},
+        params,
+    )
+    ec2.add_response(
+        "describe_instance_type_offerings",
+        {"InstanceTypeOfferings": offered[3:]},
+        {**params, "NextToken": "offer-2"},
+    )
+    types = [ec2_type(t) for t in AWS_TYPES]
+    ec2.add_response(
+        "describe_instance_types",
+        {"InstanceTypes": types[:4], "NextToken": "types-2"},
+        {"Filters": PATTERNS},
+    )
+    ec2.add_response(
+        "describe_instance_types",
+        {"InstanceTypes": types[4:]},
+        {"Filters": PATTERNS, "NextToken": "types-2"},
+    )
+    queue_prices(aws, region)
+    spot = [
+        {
+            "AvailabilityZone": zone,
+            "InstanceType": t,
+            "ProductDescription": "Linux/UNIX",
+            "SpotPrice": price,
+            "Timestamp": NOW,
+        }
+        for t, zone, price in AWS_SPOT[region]
+    ]
+    ec2.add_response(
+        "describe_spot_price_history",
+        {"SpotPriceHistory": spot},
+        {"ProductDescriptions": ["Linux/UNIX"], "StartTime": ANY, "Filters": PATTERNS},
+    )
+    aws.pricing_stub.add_response(
+        "get_products",
+        {"FormatVersion": "aws_v1", "PriceList": egress_items(region)},
+        {
+            "ServiceCode": "AWSDataTransfer",
+            "Filters": [{"Type": "TERM_MATCH", "Field": "fromRegionCode", "Value": region}],
+            "FormatVersion": "aws_v1",
+        },
+    )
+
+
+def queue_prices(aws: StubbedAws, region: str) -> None:
+    """GetProducts for a region's EC2 prices in two pages (NextToken)."""
+    items = [price_item(region, t, usd) for t, usd in AWS_PRICES[region].items()]
+    filters = [
+        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+        {"Type": "TERM_MATCH", "Field": "operatingSystem", "Value": "Linux"},
+        {"Type": "TERM_MATCH", "Field": "tenancy", "Value": "Shared"},
+        {"Type": "TERM_MATCH", "Field": "preInstalledSw", "Value": "NA"},
+        {"Type": "TERM_MATCH", "Field": "capacitystatus", "Value": "Used"},
+    ]
+    params = {"ServiceCode": "AmazonEC2", "Filters": filters, "FormatVersion": "aws_v1"}
+    aws.pricing_stub.add_response(
+        "get_products",
+        {"FormatVersion": "aws_v1", "PriceList": items[:4], "NextToken": "price-2"},
+        params,
+    )
+    aws.pricing_stub.add_response(
+        "get_products",
+        {"FormatVersion": "aws_v1", "PriceList": items[4:]},
+        {**params, "NextToken": "price-2"},
+    )
+
+
+def stubbed_aws(regions: tuple[str, ...] = ("eu-west-1", "us-east-1")) -> StubbedAws:
+    """A full, successful AWS refresh of `regions`, queued."""
+    aws = StubbedAws()
+    queue_regions(aws)
+    for region in regions:
+        queue_region(aws, region)
+    return aws
+
+
+# --- whole clouds -----------------------------------------------------------------------------
+
+
+def fixture_fetchers(
+    aws_regions: tuple[str, ...] | None = None,
+) -> dict[str, Callable[[tuple[str, ...], Any], Any]]:
+    """Fetchers for run.refresh that read the fixtures above instead of the clouds."""
+    from azure_fixtures import azure_answer, azure_compute, retail_session
+    from gcp_fixtures import gcp_client
+
+    from skyplan.catalog.refresh.aws import fetch_aws
+    from skyplan.catalog.refresh.azure import AzureClients, fetch_azure
+    from skyplan.catalog.refresh.gcp import fetch_gcp
+
+    def aws(regions: tuple[str, ...], progress: Any) -> Any:
+        stubbed = stubbed_aws(aws_regions or regions)
+        return fetch_aws(regions, CONTINENTS, stubbed, progress, NOW)
+
+    def gcp(regions: tuple[str, ...], progress: Any) -> Any:
+        client, patch = gcp_client()
+        with patch:
+            return fetch_gcp(regions, client, progress)
+
+    def azure(regions: tuple[str, ...], progress: Any) -> Any:
+        clients = AzureClients(azure_compute(azure_answer()), retail_session()[0])
+        return fetch_azure(regions, clients, progress)
+
+    return {"aws": aws, "gcp": gcp, "azure": azure}
