@@ -40,7 +40,10 @@ class Outcome:
 
 
 def step_key(item: dict[str, Any]) -> str:
-    """A digest of what a step does: a changed job or copy runs again, an unchanged one never."""
+    """The step's run id (a digest of what it does and of everything upstream, computed when the
+    stack is emitted): a changed step, or one downstream of a change, runs again; others never."""
+    if item.get("run"):
+        return str(item["run"])
     return hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -216,8 +219,8 @@ def run_manifest(
                 step = running.pop(future)
                 try:
                     outcome = future.result()
-                except OSError as e:
-                    outcome = Outcome(FAILED, str(e))
+                except Exception as e:  # one step's trouble (credentials, disk) fails it alone
+                    outcome = Outcome(FAILED, getattr(e, "message", None) or str(e))
                 outcomes[step] = outcome
                 runs.record(
                     step, state=outcome.state, finished=time.time(), detail=outcome.detail,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +29,29 @@ def timeout_seconds(job: dict[str, Any]) -> float:
     return max(MIN_TIMEOUT_S, float(job["hours"]) * 3600 * TIMEOUT_FACTOR)
 
 
+def start_run(job: dict[str, Any], root: Path) -> str | None:
+    """Write the run's `start` object (the nodes wait for it before fetching their inputs);
+    the reason it could not be written, or None."""
+    from skyplan.emit.tools import put_file
+
+    with tempfile.NamedTemporaryFile("w", suffix=".start", delete=False) as fh:
+        fh.write(json.dumps({"job": job["name"], "run": job.get("run", "")}) + "\n")
+    try:
+        argv = put_file(fh.name, f"{job['runs']}start", job["region"])
+        if shutil.which(argv[0]) is None:
+            return f"{argv[0]} is not installed here: it starts the job's nodes"
+        if job["runs"].startswith("file://"):  # a folder of this machine, relative to the stack
+            (root / job["runs"][len("file://") :]).mkdir(parents=True, exist_ok=True)
+        for attempt in range(3):
+            done = subprocess.run(argv, cwd=root, capture_output=True, check=False)
+            if done.returncode == 0:
+                return None
+            time.sleep(5 * (attempt + 1))
+        return f"could not write {job['runs']}start with {argv[0]}"
+    finally:
+        os.unlink(fh.name)
+
+
 def cloud_job_watcher(
     root: Path,
     reporter: StepReporter,
@@ -36,6 +63,10 @@ def cloud_job_watcher(
 
     def watch(job: dict[str, Any]) -> Outcome:
         step = f"job:{job['name']}"
+        problem = start_run(job, root)
+        if problem is not None:
+            return Outcome(FAILED, problem)
+        reporter.step(step, "running", f"started run {job.get('run', '')}; waiting for markers")
         started = clock()
         deadline = started + timeout_seconds(job)
         seen: dict[int, str] = {}

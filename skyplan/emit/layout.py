@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from graphlib import TopologicalSorter
 
 from skyplan.emit.naming import (
     bucket_name,
@@ -60,11 +63,13 @@ class JobLayout:
     outputs: tuple[DataRef, ...]
     depends_on: tuple[str, ...]
     transfers: tuple[str, ...]
+    run: str = ""  # identity of this run: changes with the job and with everything upstream
 
     @property
     def runs_uri(self) -> str:
-        """Where the job's nodes write logs and completion markers."""
-        return f"{self.bucket.uri}{RUNS}/{self.job.name}/"
+        """Where the runner starts this run of the job (`start`) and its nodes write logs and
+        completion markers: one folder per run, so markers of an earlier run never count."""
+        return f"{self.bucket.uri}{RUNS}/{self.job.name}/{self.run}/"
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class TransferStep:
     destination: str
     gb: Decimal
     after: tuple[str, ...]
+    run: str = ""  # identity of this copy: changes with it and with its producer's run
 
 
 @dataclass(frozen=True)
@@ -196,4 +202,33 @@ def stack_layout(spec: SkySpec, plan: Plan, data_root: str = ".") -> StackLayout
                 ),
             )
         )
-    return StackLayout(spec.name, tuple(buckets[k] for k in regions), tuple(jobs), transfers)
+    jobs_run, transfers_run = with_runs(tuple(jobs), transfers)
+    return StackLayout(spec.name, tuple(buckets[k] for k in regions), jobs_run, transfers_run)
+
+
+def with_runs(
+    jobs: tuple[JobLayout, ...], transfers: tuple[TransferStep, ...]
+) -> tuple[tuple[JobLayout, ...], tuple[TransferStep, ...]]:
+    """Give every step a run id: a digest of what it does and of the run ids of the steps it
+    needs, so a change re-runs the step and everything downstream of it, and nothing else."""
+    own: dict[str, object] = {}
+    deps: dict[str, list[str]] = {}
+    for t in transfers:
+        key = f"transfer:{t.id}"
+        own[key] = [t.dataset, t.src, t.dst, t.source, t.destination, str(t.gb)]
+        deps[key] = [f"job:{a}" for a in t.after]
+    for j in jobs:
+        key, p = f"job:{j.job.name}", j.placement
+        own[key] = [
+            j.job.name, p.region_key, p.instance_type, p.spot, p.nodes, str(p.hours), j.job.run,
+            [(r.dataset, r.uri) for r in j.inputs], [(r.dataset, r.uri) for r in j.outputs],
+        ]  # fmt: skip
+        deps[key] = [f"job:{d}" for d in j.depends_on] + [f"transfer:{t}" for t in j.transfers]
+    runs: dict[str, str] = {}
+    for key in TopologicalSorter(deps).static_order():
+        text = json.dumps([own[key], sorted(runs[d] for d in deps.get(key, []))])
+        runs[key] = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return (
+        tuple(replace(j, run=runs[f"job:{j.job.name}"]) for j in jobs),
+        tuple(replace(t, run=runs[f"transfer:{t.id}"]) for t in transfers),
+    )

@@ -32,6 +32,7 @@ def _transfer(t: TransferStep) -> dict[str, Any]:
         "destination": t.destination,
         "after": [f"job:{j}" for j in t.after],
         "commands": commands,
+        "run": t.run,
     }
 
 
@@ -85,6 +86,7 @@ def manifest_dict(layout: StackLayout) -> dict[str, Any]:
                 "after": [f"job:{d}" for d in j.depends_on]
                 + [f"transfer:{t}" for t in j.transfers],
                 "runs": j.runs_uri,
+                "run": j.run,
             }
             for j in layout.jobs
         ],

@@ -6,7 +6,7 @@ import shlex
 
 from skyplan.emit.layout import JobLayout
 from skyplan.emit.render import render
-from skyplan.emit.tools import Command, download, put_file, upload
+from skyplan.emit.tools import Command, download, get_file, put_file, upload
 
 #: How each cloud's node gets its storage tool (Ubuntu images ship snapd).
 INSTALL = {
@@ -110,6 +110,11 @@ def startup_script(j: JobLayout, stack: str, header: str, data_disk: tuple[str, 
             fetch.append("exit 2")
         else:
             fetch += _lines(download(i.uri, path, p.region))
+    start = get_file(f"{j.runs_uri}start", "/var/lib/skyplan/start", p.region)
+    gate = [
+        "# Wait until the runner starts this run: every input is in place by then",
+        f"until {shlex.join(start)} >/dev/null 2>&1; do sleep 30; done",
+    ]
     upload_lines: list[str] = []
     for o in j.outputs:
         path = f"/var/lib/skyplan/outputs/{o.dataset}"
@@ -143,7 +148,7 @@ def startup_script(j: JobLayout, stack: str, header: str, data_disk: tuple[str, 
             "mount": mount_lines(data_disk),
             "install": install,
             "power_off": list(POWER_OFF[p.cloud]),
-            "fetch": fetch,
+            "fetch": gate + fetch,
             "upload": upload_lines,
             "command": COMMAND_SLOT,
             "delimiter": delimiter,

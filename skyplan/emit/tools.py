@@ -86,6 +86,18 @@ def put_file(path: str, uri: str, region: str) -> Command:
     return ("cp", path, file_path(uri))
 
 
+def get_file(uri: str, path: str, region: str) -> Command:
+    """Copy the object `uri` to the local file `path` (fails when it does not exist)."""
+    kind = scheme(uri)
+    if kind == "s3":
+        return ("aws", "s3", "cp", uri, path, "--region", region, "--only-show-errors")
+    if kind == "gs":
+        return ("gcloud", "storage", "cp", uri, path)
+    if kind == "az":
+        return ("azcopy", "copy", azure_https(uri), path)
+    return ("cp", file_path(uri), path)
+
+
 def copy(source: str, destination: str, src_region: str, dst_region: str) -> tuple[Command, ...]:
     """Copy a data set between two stores: one server-side command where a standard tool reads
     both ends, otherwise through a local staging folder (`{staging}`)."""

@@ -101,6 +101,8 @@ def test_check_passes_then_names_each_kind_of_drift(cli: Cli, work: Path, write:
 
 
 def test_changing_one_job_changes_only_its_resources(cli: Cli, work: Path, write: Write) -> None:
+    """A job's change touches its own resources, and re-runs what runs after it (`report` reads
+    nothing of `train` but runs after it, so its run, and its nodes, are new too)."""
     spec = write("spec/sky.yaml", SPEC)
     assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
     before = _files(work / "out")
@@ -109,7 +111,18 @@ def test_changing_one_job_changes_only_its_resources(cli: Cli, work: Path, write
     assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
     after = _files(work / "out")
     changed = {p for p in before if before[p] != after[p]}
-    assert changed == {"aws/scripts/train.sh.tftpl", "manifest.json"}
+    assert changed == {
+        "aws/scripts/train.sh.tftpl", "aws/scripts/report.sh.tftpl", "manifest.json",
+    }  # fmt: skip
+    # a leaf job's change touches nothing else
+    write("spec/sky.yaml", edited.replace("./report.sh", "./report.sh --html"))
+    assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
+    leaf = _files(work / "out")
+    assert {p for p in after if after[p] != leaf[p]} == {
+        "aws/scripts/report.sh.tftpl", "manifest.json",
+    }  # fmt: skip
+    write("spec/sky.yaml", edited)
+    assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
 
     write(
         "spec/sky.yaml",
@@ -118,7 +131,11 @@ def test_changing_one_job_changes_only_its_resources(cli: Cli, work: Path, write
     assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
     bigger = _files(work / "out")
     changed = {p for p in after if after[p] != bigger[p]}
-    assert changed == {"aws/main.tf", "manifest.json", "plan.json"}
+    # train's resources and script (a new run), and the new run of report (which runs after it)
+    assert changed == {
+        "aws/main.tf", "aws/scripts/train.sh.tftpl", "aws/scripts/report.sh.tftpl",
+        "manifest.json", "plan.json",
+    }  # fmt: skip
     old = after["aws/main.tf"].splitlines()
     new = bigger["aws/main.tf"].splitlines()
     diff = [line for line in new if line not in old] + [line for line in old if line not in new]

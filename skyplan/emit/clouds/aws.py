@@ -39,8 +39,11 @@ def _s3(uri: str) -> tuple[str, str]:
 
 def statements(j: JobLayout) -> list[dict[str, Any]]:
     """The job's IAM policy: read its inputs, write its outputs and run markers, nothing else."""
+    # every run of the job (not just this one), so a new run changes no IAM policy
+    runs = _s3(j.runs_uri.removesuffix(f"{j.run}/"))
     reads = [_s3(i.uri) for i in j.inputs if i.uri and i.uri.startswith("s3://")]
-    writes = [_s3(o.uri) for o in j.outputs if o.uri] + [_s3(j.runs_uri)]
+    reads.append(runs)  # the runner's go-ahead (start) is read from there
+    writes = [_s3(o.uri) for o in j.outputs if o.uri] + [runs]
     out: list[dict[str, Any]] = []
     if reads:
         out.append(

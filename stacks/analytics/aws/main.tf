@@ -754,9 +754,12 @@ data "aws_iam_policy_document" "agg_clicks_eu" {
   provider = aws.eu_central_1
 
   statement {
-    sid       = "ReadInputs"
-    actions   = ["s3:GetObject"]
-    resources = ["arn:aws:s3:::acme-events-eu-central-1/clickstream/dt=2024-07-14/*"]
+    sid     = "ReadInputs"
+    actions = ["s3:GetObject"]
+    resources = [
+      "arn:aws:s3:::acme-events-eu-central-1/clickstream/dt=2024-07-14/*",
+      "arn:aws:s3:::skyplan-analytics-eu-central-1/_skyplan/agg-clicks-eu/*",
+    ]
   }
 
   statement {
@@ -874,9 +877,12 @@ data "aws_iam_policy_document" "agg_clicks_us" {
   provider = aws.us_east_1
 
   statement {
-    sid       = "ReadInputs"
-    actions   = ["s3:GetObject"]
-    resources = ["arn:aws:s3:::acme-events-us-east-1/clickstream/dt=2024-07-14/*"]
+    sid     = "ReadInputs"
+    actions = ["s3:GetObject"]
+    resources = [
+      "arn:aws:s3:::acme-events-us-east-1/clickstream/dt=2024-07-14/*",
+      "arn:aws:s3:::skyplan-analytics-us-east-1/_skyplan/agg-clicks-us/*",
+    ]
   }
 
   statement {

@@ -21,8 +21,12 @@ class Recorder:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str]] = []
+        self.started = ""
 
     def step(self, step: str, state: str, detail: str = "") -> None:
+        if detail.startswith("started run"):  # the go-ahead written before watching
+            self.started = detail
+            return
         self.seen.append((step, state, detail))
 
     def details(self) -> list[str]:
@@ -161,3 +165,15 @@ def test_nodes_that_finished_are_counted_in_a_timeout(tmp_path: Path) -> None:
     outcome, _ = watch(tmp_path, clock, job(nodes=3, hours=0.1))
     assert outcome.state == FAILED
     assert "with 2 node(s) not done" in outcome.detail
+
+
+def test_the_run_is_started_before_its_markers_are_awaited(tmp_path: Path) -> None:
+    """The watcher writes the run's `start` object: the nodes fetch their inputs only then."""
+    reporter = Recorder()
+    spec = {**job(nodes=1), "run": "abc123"}
+    runs = tmp_path / "runs" / "train"
+    clock = Clock({1: marker(tmp_path, 0, "done", 0)})
+    outcome = cloud_job_watcher(tmp_path, reporter, clock, clock.sleep)(spec)
+    assert outcome.state == "done"
+    assert json.loads((runs / "start").read_text()) == {"job": spec["name"], "run": "abc123"}
+    assert reporter.started.startswith("started run abc123")

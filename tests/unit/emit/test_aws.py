@@ -79,10 +79,14 @@ CENTRAL = "arn:aws:s3:::skyplan-awst-eu-central-1"
 #: The prefixes each job reads: the external URI where it runs beside it, else its own copies,
 #: or the output of a job in the same region.
 READS = {
-    "prep_step_v2": {"arn:aws:s3:::acme-raw/landing/batch-1/*"},
-    "train": {f"{CENTRAL}/copies/clean.set/*", f"{CENTRAL}/copies/raw/*"},
-    "score": {f"{CENTRAL}/outputs/model/*"},
-}
+    "prep_step_v2": {"arn:aws:s3:::acme-raw/landing/batch-1/*", f"{WEST}/_skyplan/prep-step.v2/*"},
+    "train": {
+        f"{CENTRAL}/copies/clean.set/*",
+        f"{CENTRAL}/copies/raw/*",
+        f"{CENTRAL}/_skyplan/train/*",
+    },
+    "score": {f"{CENTRAL}/outputs/model/*", f"{CENTRAL}/_skyplan/score/*"},
+}  # plus its own runs folder, where the runner's go-ahead (start) is
 WRITES = {
     "prep_step_v2": {f"{WEST}/outputs/clean.set/*", f"{WEST}/_skyplan/prep-step.v2/*"},
     "train": {f"{CENTRAL}/outputs/model/*", f"{CENTRAL}/_skyplan/train/*"},

@@ -22,7 +22,9 @@ def test_reads_at_home_copies_elsewhere(
     ]
     assert train.transfers == ("clean@gcp:europe-west4", "raw@gcp:europe-west4")
     assert train.depends_on == ("prep",)
-    assert train.runs_uri == "gs://skyplan-lay-europe-west4/_skyplan/train/"
+    assert train.runs_uri == f"gs://skyplan-lay-europe-west4/_skyplan/train/{train.run}/"
+    # run ids: a digest of the step and of everything upstream
+    assert len(train.run) == 12 and train.run != prep.run
     clean, raw = layout.transfers
     assert (clean.source, clean.destination, clean.after) == (
         "s3://skyplan-lay-eu-west-1/outputs/clean/",
@@ -58,3 +60,25 @@ def test_identifiers_are_unique_and_hosts_are_valid() -> None:
     assert all(i.startswith("a_b") for k, i in ids.items() if k != "c")
     assert host_name("Big.Job", "stack", 3) == "stack-big-job-3"
     assert len(host_name("j" * 63, "s" * 39)) <= 56
+
+
+def test_a_change_reruns_its_step_and_everything_downstream(
+    layout_of: Callable[[str], StackLayout], two_clouds: str
+) -> None:
+    before = layout_of(two_clouds)
+    after = layout_of(two_clouds.replace("run: ./prep", "run: ./prep --v2"))
+    leaf = layout_of(two_clouds.replace("run: ./train", "run: ./train --v2"))
+    runs = {j.job.name: j.run for j in before.jobs}
+    assert {j.job.name: j.run != runs[j.job.name] for j in after.jobs} == {
+        "prep": True,
+        "train": True,  # reads prep's output
+    }
+    assert {j.job.name: j.run != runs[j.job.name] for j in leaf.jobs} == {
+        "prep": False,
+        "train": True,
+    }
+    clean = {t.dataset: t.run for t in before.transfers}
+    assert {t.dataset: t.run != clean[t.dataset] for t in after.transfers} == {
+        "clean": True,  # produced by prep
+        "raw": False,
+    }

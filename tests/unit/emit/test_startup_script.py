@@ -10,6 +10,7 @@ middle of its job reports `.interrupted` and runs the job again at its next boot
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import textwrap
@@ -93,7 +94,8 @@ def calls(script: Path) -> list[str]:
 
 def markers(script: Path) -> list[str]:
     """The completion markers the node uploaded (node-0.done, ...)."""
-    return [c.split("/")[-1].split()[0] for c in calls(script) if "/_skyplan/work/node-0." in c]
+    found = (re.search(r"/_skyplan/work/[0-9a-f]+/(node-0\.\w+)", c) for c in calls(script))
+    return [m.group(1) for m in found if m]
 
 
 def test_a_finished_job_reports_done_uploads_and_powers_off(node: Callable[..., Path]) -> None:
