@@ -84,6 +84,8 @@ _RULES = (
           r"|capacity-not-available)\b"),
     _rule(_AWS, "capacity", r"\bUnsupported: |Your requested instance type \(\S+\) is not "
           r"supported|The requested configuration is currently not supported", "Unsupported"),
+    # AuthFailure is a region not enabled only when it says so; bad credentials are permanent
+    _rule(_AWS, "permanent", r"\b(?P<code>AuthFailure)\b(?!.*(?:opt-in|not enabled|OptIn))"),
     _rule(_AWS, "quota", r"\b(?P<code>VcpuLimitExceeded|InstanceLimitExceeded"
           r"|MaxSpotInstanceCountExceeded|OptInRequired|AuthFailure)\b"),
     _rule(_AWS, "permanent", r"\b(?P<code>UnauthorizedOperation|InvalidParameterValue"

@@ -147,15 +147,24 @@ def solve_and_write(ctx: Context, blocked: frozenset[Block]) -> Plan:
     """Solve without what is blocked, emit, write the stack folder. A pinned plan (promoted)
     is used as it is until a failure blocks one of its offerings."""
     pinned = ctx.pinned
-    if pinned is not None and not any(
-        b.region == p.region_key and b.instance_type in (None, p.instance_type)
-        for b in blocked
-        for p in pinned.placements
-    ):
-        plan = pinned
-        files = emit_stack(ctx.spec, plan, ctx.data_root)
+    if pinned is not None:
+        hit = [
+            f"{p.job} ({b.describe()})"
+            for b in blocked
+            for p in pinned.placements
+            if b.region == p.region_key and b.instance_type in (None, p.instance_type)
+        ]
+        if hit:  # never apply placements nobody reviewed in a promoted environment
+            raise ApplyError(
+                "the promoted placements cannot be applied: "
+                + ", ".join(hit)
+                + "".join(f"\n  {a.describe()}" for a in ctx.history),
+                hint="promote again once capacity is back, or apply with --replan to let "
+                "skyplan move these jobs (the new placements are then unreviewed)",
+            )
+        files = emit_stack(ctx.spec, pinned, ctx.data_root)
         write_stack(ctx.out, files, ctx.spec.backend.type != "local")
-        return plan
+        return pinned
     try:
         plan = solve(
             ctx.spec, ctx.catalog, blocked, time_limit=ctx.opts.time_limit,
@@ -243,7 +252,10 @@ def apply_round(ctx: Context, plan: Plan, attempt: int) -> list[tuple[str, Failu
         ctx.ui.cloud(cloud, "apply")
         run = tfm.apply(ctx.tf, module, planfile, log, ctx.scrub)
         if not run.ok and all(f.kind == "transient" for f in classify(run.output)):
-            run = _retrying(ctx, cloud, lambda: _replan_apply(ctx, cloud, planfile, log))
+            destroying = cloud in dropped
+            run = _retrying(
+                ctx, cloud, lambda: _replan_apply(ctx, cloud, planfile, log, destroying)
+            )
         ctx.ui.cloud(cloud, "done" if run.ok else "failed")
         ctx.state.event("terraform.apply", cloud=cloud, ok=run.ok, attempt=attempt)
         return cloud, run
@@ -253,10 +265,13 @@ def apply_round(ctx: Context, plan: Plan, attempt: int) -> list[tuple[str, Failu
     return _failures(ctx, [(cloud, run) for cloud, run in applied if not run.ok])
 
 
-def _replan_apply(ctx: Context, cloud: str, planfile: Path, log: Path) -> tfm.Run:
-    """After a transient apply failure the saved plan is stale: plan again, then apply."""
+def _replan_apply(
+    ctx: Context, cloud: str, planfile: Path, log: Path, destroy: bool = False
+) -> tfm.Run:
+    """After a transient apply failure the saved plan is stale: plan again (a destroy plan for a
+    module being removed), then apply."""
     module = ctx.out / cloud
-    run = tfm.plan(ctx.tf, module, planfile, log, ctx.scrub)
+    run = tfm.plan(ctx.tf, module, planfile, log, ctx.scrub, destroy)
     return tfm.apply(ctx.tf, module, planfile, log, ctx.scrub) if run.ok else run
 
 

@@ -147,8 +147,21 @@ def run_local_job(root: Path, job: dict[str, Any], logs: Path, stack: str) -> Ou
         bad = next(i for i, c in enumerate(codes) if c)
         return Outcome(FAILED, f"node {bad} exited {codes[bad]}", usd, str(procs[bad][2]))
     for ref in job["outputs"]:
-        for _, work, _ in procs:
-            _copy_into(work / "outputs" / ref["dataset"], _local_path(root, ref["uri"]))
+        folders = [work / "outputs" / ref["dataset"] for _, work, _ in procs]
+        owner: dict[str, int] = {}
+        for node, folder in enumerate(folders):
+            for file in (f for f in folder.rglob("*") if f.is_file()):
+                rel = file.relative_to(folder).as_posix()
+                if rel in owner:  # the data set is the union of its nodes' files: no clobbering
+                    return Outcome(
+                        FAILED, f"nodes {owner[rel]} and {node} both wrote {ref['dataset']}/{rel}; "
+                        "name files per node (e.g. with $SKYPLAN_NODE)", usd, logs_text,
+                    )  # fmt: skip
+                owner[rel] = node
+        target = _local_path(root, ref["uri"])
+        shutil.rmtree(target, ignore_errors=True)  # the new run's files, nothing left from the last
+        for folder in folders:
+            _copy_into(folder, target)
     return Outcome(DONE, usd=usd, log=logs_text)
 
 
@@ -199,6 +212,9 @@ def run_manifest(
                         d for d in deps[step] if d in outcomes and outcomes[d].state != DONE
                     )
                     outcomes[step] = Outcome(SKIPPED, f"{blocker} did not finish")
+                    runs.record(
+                        step, state=SKIPPED, key=step_key(items[step]), detail=outcomes[step].detail
+                    )
                     reporter.step(step, SKIPPED, outcomes[step].detail)
                     pending.remove(step)
                 elif all(s == DONE for s in states) and len(running) < MAX_PARALLEL:

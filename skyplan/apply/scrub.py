@@ -13,7 +13,14 @@ MIN_SECRET = 8  # shorter environment values are too likely to appear by chance
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), MASK),  # AWS access key IDs
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
-    (re.compile(r"(?i)([?&](?:sig|se|sv|sp|st|skoid|sktid)=)[^&\s\"']+"), rf"\1{MASK}"),  # SAS
+    (
+        re.compile(
+            r"(?i)([?&](?:sig|se|sv|sp|st|skoid|sktid|x-goog-signature|x-amz-signature)=)"
+            r"[^&\s\"']+"
+        ),
+        rf"\1{MASK}",
+    ),  # SAS, signed URLs
+    (re.compile(r"(?i)(AccountKey=)[^;\s\"']+"), rf"\1{MASK}"),  # Azure connection strings
     (
         re.compile(
             r"(?i)((?:password|passwd|secret|token|client_secret|access_key|secret_access_key"
@@ -26,7 +33,9 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         MASK,
     ),
 )
-SECRET_NAMES = re.compile(r"(?i)(SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|ACCESS_KEY|SAS)")
+SECRET_NAMES = re.compile(
+    r"(?i)(SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|ACCESS_KEY|SAS|_KEY$|^KEY$|AUTH)"
+)
 
 
 class Scrubber:

@@ -153,6 +153,27 @@ def module_changes(old: StackFiles | None, new: StackFiles) -> tuple[ModuleChang
     return tuple(out)
 
 
+def quota_breaks(catalog: Catalog, plan: Plan) -> list[str]:
+    """The quotas of quotas.csv the plan exceeds (vCPUs and GPUs per region, all jobs at once)."""
+    if not catalog.quota_limits:
+        return []
+    offerings = {(o.region_key, o.instance_type): o for o in catalog.offerings}
+    used: dict[tuple[str, str], int] = {}
+    for p in plan.placements:
+        o = offerings.get((p.region_key, p.instance_type))
+        if o is None:
+            continue
+        used[(p.region_key, "vcpus")] = used.get((p.region_key, "vcpus"), 0) + o.vcpus * p.nodes
+        if o.accelerator:
+            key = (p.region_key, f"gpus:{o.accelerator.upper()}")
+            used[key] = used.get(key, 0) + o.accelerator_count * p.nodes
+    return [
+        f"quota {what} in {region}: {used[(region, what)]} needed, {limit} allowed"
+        for (region, what), limit in sorted(catalog.quota_limits.items())
+        if used.get((region, what), 0) > limit
+    ]
+
+
 def rule_checks(spec: SkySpec, catalog: Catalog, plan: Plan) -> tuple[RuleCheck, ...]:
     """Whether the plan keeps every rule of the spec: each job's regions (clouds, avoid,
     jurisdictions, its allow-list, its data's jurisdictions), each copy's, and the budget."""
@@ -170,6 +191,7 @@ def rule_checks(spec: SkySpec, catalog: Catalog, plan: Plan) -> tuple[RuleCheck,
         region = regions.get(t.dst)
         if region is None or not satisfies(region.tags, d.restriction):
             broken.append(f"copy of {t.dataset} to {t.dst} breaks its jurisdictions")
+    broken += quota_breaks(catalog, plan)
     checks = [RuleCheck(False, text) for text in broken]
     if not broken:
         jobs, copies = len(plan.placements), len(plan.transfers)

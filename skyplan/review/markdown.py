@@ -27,6 +27,9 @@ def _table(headers: tuple[str, ...], rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+LIMIT = 65_000  # GitHub refuses comments over 65,536 characters
+
+
 def plan_markdown(
     plan: Plan,
     runner_ups: dict[str, RunnerUp | None] | None = None,
@@ -43,13 +46,20 @@ def plan_markdown(
     ]
     if budget is not None:
         out.append(f"Budget {fmt_usd(budget)}: {fmt_usd(budget - plan.total_usd)} to spare.")
-    out += ["", f"Solver: {solver_text(plan)}.", "", "#### Placements", ""]
-    out.append(_table(PLACEMENT_HEADERS, placement_rows(plan, runner_ups)))
-    out += ["", "#### Transfers", ""]
-    rows = transfer_rows(plan)
-    out.append(
-        _table(TRANSFER_HEADERS, rows)
-        if rows
-        else "No transfers: every job runs where its data lives."
-    )
-    return "\n".join(out) + "\n"
+    out += ["", f"Solver: {solver_text(plan)}.", ""]
+    places, rows = placement_rows(plan, runner_ups), transfer_rows(plan)
+    for keep in (None, 300, 100, 30, 0):  # stay under GitHub's comment limit
+        body = ["#### Placements", "", _table(PLACEMENT_HEADERS, places[:keep])]
+        body += ["", "#### Transfers", ""]
+        body.append(
+            _table(TRANSFER_HEADERS, rows[:keep])
+            if rows
+            else "No transfers: every job runs where its data lives."
+        )
+        if keep is not None and (len(places) > keep or len(rows) > keep):
+            body += ["", f"_Tables cut to {keep} rows to stay under GitHub's comment limit; "
+                         "plan.json holds them all._"]  # fmt: skip
+        text = "\n".join(out + body) + "\n"
+        if len(text) <= LIMIT:
+            break
+    return text

@@ -42,9 +42,14 @@ def pin(
             for name, rule in region_rules(spec, job)
             if not rule(region)
         ]
-        if p.spot and not job.spot:
-            problems.append(f"job {job.name} ran on spot in {origin}, which is not allowed here")
-        chosen[job.name] = _option(job, offering)
+        option = _option(job, offering)
+        if p.spot != option.spot:
+            kind = "spot" if p.spot else "on-demand"
+            problems.append(
+                f"job {job.name} runs {kind} in {origin} but would not here "
+                f"(its `spot:` setting or the offering's spot price differs)"
+            )
+        chosen[job.name] = option
     if problems:
         return None, problems
     plan = plan_for(spec, catalog, chosen, SolverInfo(PINNED, origin=origin))

@@ -62,9 +62,12 @@ def apply_env(raw: RawSpec, located: Located, env: str | None) -> RawSpec:
         raise SpecError(problems)
     update: dict[str, object] = {
         key: value
-        for key in ("budget_usd", "clouds", "policy", "backend", "bucket_prefix")
+        for key in ("budget_usd", "clouds", "backend", "bucket_prefix")
         if (value := getattr(overlay, key)) is not None
     }
+    if overlay.policy is not None:  # field by field: an environment never drops a rule it omits
+        fields = {k: getattr(overlay.policy, k) for k in overlay.policy.model_fields_set}
+        update["policy"] = raw.policy.model_copy(update=fields)
     if overlay.nodes:
         update["jobs"] = {
             name: job.model_copy(update={"nodes": overlay.nodes[name]})

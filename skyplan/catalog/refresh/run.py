@@ -120,11 +120,12 @@ def refresh(
         progress(cloud, "", f"refreshing {_count(len(targets[cloud]), 'region')}")
         try:
             results.append(fetch[cloud](targets[cloud], progress))
-        except InputError as exc:
+        except Exception as exc:  # one cloud's trouble (credentials, network) loses only it
+            error = exc if isinstance(exc, InputError) else _unreachable(cloud, exc)
             if len(clouds) == 1:
-                raise
-            errors.append((cloud, exc))
-            progress(cloud, "", f"failed: {exc.message}")
+                raise error from None
+            errors.append((cloud, error))
+            progress(cloud, "", f"failed: {error.message}")
     if not any(r.succeeded for r in results):
         failed = [
             f"{r.cloud}:{x.region}: {x.error or x.skipped}" for r in results for x in r.regions
@@ -200,14 +201,24 @@ def read_quotas(
         progress(cloud, "", f"reading quotas of {_count(len(targets[cloud]), 'region')}")
         try:
             results.append(fetch[cloud](targets[cloud], progress))
-        except InputError as exc:
+        except Exception as exc:  # one cloud's trouble (credentials, network) loses only it
+            error = exc if isinstance(exc, InputError) else _unreachable(cloud, exc)
             if len(clouds) == 1:
-                raise
-            errors.append((cloud, exc))
-            progress(cloud, "", f"failed: {exc.message}")
+                raise error from None
+            errors.append((cloud, error))
+            progress(cloud, "", f"failed: {error.message}")
     if not any(r.rows for r in results):
         failed = [f"{r.cloud}:{region}: {why}" for r in results for region, why in r.failed]
         raise _nothing_fetched(out / "quotas.csv", failed, errors)
     existing = read_rows(out / "quotas.csv") if (out / "quotas.csv").is_file() else ()
     known = {(r["cloud"], r["region"]) for r in base.regions}
     return QuotasRead(render_quotas(existing, results, known), tuple(results), tuple(errors))
+
+
+def _unreachable(cloud: str, exc: Exception) -> InputError:
+    """An SDK error that is not about credentials: usually the network or the API endpoint."""
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return InputError(
+        f"{cloud}: could not reach the cloud's APIs: {type(exc).__name__}: {detail}",
+        hint="check the network and proxy settings; the other clouds are still refreshed",
+    )

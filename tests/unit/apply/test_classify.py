@@ -109,8 +109,8 @@ CASES = [
      "quota", "OptInRequired", None, None, None, "vcpus", "region"),
     ("aws-auth-failure", "aws_vpc.me_south_1",
      "creating EC2 VPC: " + AWS_SDK.format(status=401) + "AuthFailure: AWS was not able to "
-     "validate the provided access credentials",
-     "quota", "AuthFailure", None, None, None, "vcpus", "region"),
+     "validate the provided access credentials",  # bad credentials: never a quota block
+     "permanent", "AuthFailure", None, None, None, None, "offering"),
     ("aws-throttle", "aws_instance.align[0]",
      "creating EC2 Instance: " + AWS_SDK.format(status=503) + "RequestLimitExceeded: Request "
      "limit exceeded.",

@@ -309,3 +309,31 @@ def test_a_failing_transfer_command_names_its_exit_status(tmp_path: Path) -> Non
     failed = run(tmp_path)[0]["transfer:x@local:local-a"]
     assert (failed.state, failed.detail) == (FAILED, "sh exited 4")
     assert failed.log is not None and "$ sh -c exit 4" in Path(failed.log).read_text()
+
+
+def test_nodes_writing_the_same_output_file_fail_the_job(tmp_path: Path) -> None:
+    """A multi-node job's data set is the union of its nodes' files: two nodes writing one name
+    would lose data silently, so the job fails and says how to fix it."""
+    manifest = {
+        "version": 1,
+        "stack": "s",
+        "storage": [],
+        "transfers": [],
+        "jobs": [
+            {
+                "name": "j", "instance": "j.s.local.local-a", "cloud": "local",
+                "region": "local-a", "instance_type": "local.small", "spot": False,
+                "nodes": 2, "hours": 1.0, "usd": 0.02,
+                "hosts": ["s-j-0", "s-j-1"], "command": 'echo x > "$SKYPLAN_OUTPUT_OUT/same.txt"',
+                "inputs": [],
+                "outputs": [{"dataset": "out", "env": "SKYPLAN_OUTPUT_OUT", "gb": 1.0,
+                             "uri": "file://.skyplan/buckets/local-a/outputs/out/"}],
+                "after": [], "runs": "file://.skyplan/buckets/local-a/_skyplan/j/r/", "run": "r",
+            }
+        ],
+        "steps": ["job:j"],
+    }  # fmt: skip
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    outcomes = run_manifest(tmp_path, StackState(tmp_path), Recorder())
+    assert outcomes["job:j"].state == FAILED
+    assert "nodes 0 and 1 both wrote out/same.txt" in outcomes["job:j"].detail
