@@ -9,4 +9,9 @@ terraform {
       version = "~> 6.50"
     }
   }
+
+  backend "gcs" {
+    bucket = "acme-genomics-tfstate"
+    prefix = "skyplan/genomics-staging/gcp"
+  }
 }
