@@ -6,11 +6,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from skyplan.catalog.refresh.assemble import Base, assemble, read_base, read_rows
 from skyplan.catalog.refresh.model import CLOUD_NAMES, CLOUDS, CloudResult, Progress
 from skyplan.catalog.refresh.quotas import QuotaResult, render_quotas
 from skyplan.errors import InputError, did_you_mean
+
+R = TypeVar("R")
 
 # A cloud's fetch: its regions and a progress sink in, what it found out.
 Fetcher = Callable[[tuple[str, ...], Progress], CloudResult]
@@ -111,21 +114,10 @@ def refresh(
     base = read_base(out)
     targets = target_regions(clouds, regions, base)
     fetch = fetchers or default_fetchers(now, continents(base), subscription)
-    results: list[CloudResult] = []
-    errors: list[tuple[str, InputError]] = []
     for cloud in clouds:
         if not targets[cloud]:
             progress(cloud, "", "skipped: no region of this cloud was named")
-            continue
-        progress(cloud, "", f"refreshing {_count(len(targets[cloud]), 'region')}")
-        try:
-            results.append(fetch[cloud](targets[cloud], progress))
-        except Exception as exc:  # one cloud's trouble (credentials, network) loses only it
-            error = exc if isinstance(exc, InputError) else _unreachable(cloud, exc)
-            if len(clouds) == 1:
-                raise error from None
-            errors.append((cloud, error))
-            progress(cloud, "", f"failed: {error.message}")
+    results, errors = each_cloud(clouds, targets, fetch, progress, "refreshing")
     if not any(r.succeeded for r in results):
         failed = [
             f"{r.cloud}:{x.region}: {x.error or x.skipped}" for r in results for x in r.regions
@@ -193,12 +185,30 @@ def read_quotas(
     base = read_base(out)
     targets = target_regions(clouds, regions, base)
     fetch = fetchers or default_quota_fetchers(subscription)
-    results: list[QuotaResult] = []
+    results, errors = each_cloud(clouds, targets, fetch, progress, "reading quotas of")
+    if not any(r.rows for r in results):
+        failed = [f"{r.cloud}:{region}: {why}" for r in results for region, why in r.failed]
+        raise _nothing_fetched(out / "quotas.csv", failed, errors)
+    existing = read_rows(out / "quotas.csv") if (out / "quotas.csv").is_file() else ()
+    known = {(r["cloud"], r["region"]) for r in base.regions}
+    return QuotasRead(render_quotas(existing, results, known), tuple(results), tuple(errors))
+
+
+def each_cloud(
+    clouds: Sequence[str],
+    targets: Mapping[str, tuple[str, ...]],
+    fetch: Mapping[str, Callable[[tuple[str, ...], Progress], R]],
+    progress: Progress,
+    verb: str,
+) -> tuple[list[R], list[tuple[str, InputError]]]:
+    """Fetch every cloud with regions to fetch; a cloud that fails as a whole stops a
+    single-cloud run, and with several clouds is reported while the others go on."""
+    results: list[R] = []
     errors: list[tuple[str, InputError]] = []
     for cloud in clouds:
         if not targets[cloud]:
             continue
-        progress(cloud, "", f"reading quotas of {_count(len(targets[cloud]), 'region')}")
+        progress(cloud, "", f"{verb} {_count(len(targets[cloud]), 'region')}")
         try:
             results.append(fetch[cloud](targets[cloud], progress))
         except Exception as exc:  # one cloud's trouble (credentials, network) loses only it
@@ -207,12 +217,7 @@ def read_quotas(
                 raise error from None
             errors.append((cloud, error))
             progress(cloud, "", f"failed: {error.message}")
-    if not any(r.rows for r in results):
-        failed = [f"{r.cloud}:{region}: {why}" for r in results for region, why in r.failed]
-        raise _nothing_fetched(out / "quotas.csv", failed, errors)
-    existing = read_rows(out / "quotas.csv") if (out / "quotas.csv").is_file() else ()
-    known = {(r["cloud"], r["region"]) for r in base.regions}
-    return QuotasRead(render_quotas(existing, results, known), tuple(results), tuple(errors))
+    return results, errors
 
 
 def _unreachable(cloud: str, exc: Exception) -> InputError:
