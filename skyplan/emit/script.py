@@ -58,6 +58,7 @@ PER_BOOT = (
 )
 
 
+START_WAIT_HOURS = 6
 COMMAND_SLOT = "\x00SKYPLAN-JOB-COMMAND\x00"
 
 
@@ -112,8 +113,14 @@ def startup_script(j: JobLayout, stack: str, header: str, data_disk: tuple[str, 
             fetch += _lines(download(i.uri, path, p.region))
     start = get_file(f"{j.runs_uri}start", "/var/lib/skyplan/start", p.region)
     gate = [
-        "# Wait until the runner starts this run: every input is in place by then",
-        f"until {shlex.join(start)} >/dev/null 2>&1; do sleep 30; done",
+        "# Wait until the runner starts this run (every input is in place by then); a node nobody",
+        f"# starts within {START_WAIT_HOURS} hours reports failed and powers off rather than idle",
+        f"for attempt in $(seq {START_WAIT_HOURS * 120}); do",
+        f"  {shlex.join(start)} >/dev/null 2>&1 && break",
+        "  sleep 30",
+        "done",
+        '[ -e /var/lib/skyplan/start ] || { echo "skyplan: never started by skyplan apply" >&2; '
+        "exit 124; }",
     ]
     upload_lines: list[str] = []
     for o in j.outputs:

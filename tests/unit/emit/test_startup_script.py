@@ -22,6 +22,12 @@ import pytest
 
 STUB = """#!/bin/sh
 echo "$(basename "$0") $*" >> "$SKYPLAN_TEST_LOG"
+# `aws s3 cp .../start FILE`: the runner has started the run (unless the test says not yet)
+if [ "$2" = cp ] && [ "${3##*/}" = start ]; then
+  [ -e "$SKYPLAN_TEST_NOT_STARTED" ] && exit 1
+  echo started > "$4"
+fi
+exit 0
 """
 
 SPEC = """\
@@ -76,6 +82,7 @@ def boot(script: Path, wait: bool = True) -> subprocess.Popen[str]:
         **os.environ,
         "PATH": f"{root / 'bin'}:{os.environ['PATH']}",
         "SKYPLAN_TEST_LOG": str(root / "calls.log"),
+        "SKYPLAN_TEST_NOT_STARTED": str(root / "not-started"),
     }
     proc = subprocess.Popen(
         ["bash", str(script)], env=env, text=True, start_new_session=True,
@@ -156,3 +163,16 @@ def test_an_interrupted_job_runs_again_at_the_next_boot(node: Callable[..., Path
     assert boot(script).returncode == 0
     assert runs.read_text().split() == ["started", "started"]
     assert markers(script)[-1] == "node-0.done"
+
+
+def test_a_node_waits_for_the_runner_and_gives_up_after_hours(node: Callable[..., Path]) -> None:
+    """Nodes fetch nothing before the run's start object exists; never started, they fail."""
+    script = node("echo ran")
+    text = script.read_text()
+    assert text.index("/start /") < text.index("aws s3 sync s3://acme-raw/in/")
+    # never started: the wait is cut to one try here (it is hours on a real node)
+    script.write_text(text.replace("$(seq 720)", "$(seq 1)").replace("sleep 30", "true"))
+    (script.parent / "not-started").touch()
+    assert boot(script).returncode == 124
+    assert markers(script) == ["node-0.log", "node-0.failed"]
+    assert not any("acme-raw" in c for c in calls(script))
