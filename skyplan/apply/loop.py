@@ -354,10 +354,3 @@ def _history(head: str, ctx: Context) -> str:
 
 def _log_hint(ctx: Context) -> str:
     return f"full Terraform output is in {ctx.state.logs}"
-
-
-def stack_data_root(spec_path: Path, out: Path) -> str:
-    """The spec's folder relative to the output folder (see the plan command)."""
-    import os
-
-    return Path(os.path.relpath(spec_path.resolve().parent, out.resolve())).as_posix()

@@ -190,16 +190,16 @@ def locked(state: StackState, command: str) -> Iterator[LockInfo]:
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            holder = _read_lock(path)
-            young = holder is None and time.time() - _mtime(path) < 10  # being written now
-            if young or (holder is not None and (holder.host != me.host or _alive(holder.pid))):
+            holder, recorded = live_holder(state), _read_lock(path)
+            young = recorded is None and time.time() - _mtime(path) < 10  # being written now
+            if young or holder is not None:
                 who = holder.describe() if holder else "a process that is taking it right now"
                 raise ApplyError(
                     f"{state.root}: another skyplan holds this stack: {who}",
                     hint="wait for it to finish; if that process is gone on another host, "
                     f"delete {path}",
                 ) from None
-            state.event("lock.stale", holder=asdict(holder) if holder else None)
+            state.event("lock.stale", holder=asdict(recorded) if recorded else None)
             path.unlink(missing_ok=True)
             continue
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -213,6 +213,14 @@ def locked(state: StackState, command: str) -> Iterator[LockInfo]:
         holder = _read_lock(path)
         if holder is not None and holder.pid == me.pid and holder.host == me.host:
             path.unlink(missing_ok=True)
+
+
+def live_holder(state: StackState) -> LockInfo | None:
+    """Who holds the stack's lock now; None when nobody does, or its holder died on this host."""
+    holder = _read_lock(state.dir / "lock")
+    if holder is None or (holder.host == socket.gethostname() and not _alive(holder.pid)):
+        return None
+    return holder
 
 
 def _mtime(path: Path) -> float:

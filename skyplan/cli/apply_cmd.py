@@ -47,14 +47,14 @@ def apply(
 ) -> None:
     """Plan, then bring every cloud's Terraform module to the plan (re-planning around capacity
     and quota failures), then run the jobs in DAG order and wait for them."""
-    from skyplan.apply.loop import ApplyOptions, Context, apply_infrastructure, stack_data_root
+    from skyplan.apply.loop import ApplyOptions, Context, apply_infrastructure
     from skyplan.apply.runner import DONE, run_manifest
     from skyplan.apply.state import StackState, locked
     from skyplan.apply.terraform import find_terraform
     from skyplan.apply.watch import cloud_job_watcher
     from skyplan.cli.apply_ui import ConsoleUi
     from skyplan.cli.inputs import default_out, load_spec_and_catalog
-    from skyplan.cli.plan_cmd import pinned_plan
+    from skyplan.cli.plan_cmd import data_root, pinned_plan
     from skyplan.errors import ApplyError
     from skyplan.units import fmt_usd
 
@@ -67,7 +67,7 @@ def apply(
     opts = ApplyOptions(auto_approve, max_replans, time_limit, work_limit)
     with locked(state, "skyplan apply"):
         state.event("apply.start", terraform=tf.version, spec=str(spec))
-        ctx = Context(sky, cat, out_dir, stack_data_root(spec, out_dir), opts, ui, tf, state)
+        ctx = Context(sky, cat, out_dir, data_root(spec, out_dir), opts, ui, tf, state)
         ctx.pinned = None if replan else pinned_plan(sky, cat, out_dir)
         plan = apply_infrastructure(ctx)
         ui.note(f"Infrastructure matches the plan ({fmt_usd(plan.total_usd)}); running the jobs")

@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from skyplan.emit.base import RenderedFile
     from skyplan.spec.model import SkySpec
 
-GENERATED = (".tf", ".tftpl", "plan.json", "manifest.json")
-
 
 def register(app: typer.Typer) -> None:
     """Add the `diff` command to the app."""
@@ -23,6 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def stack_files(path: Path) -> dict[str, str]:
     """The generated files of the stack folder holding `path` (a plan.json or its folder)."""
+    from skyplan.cli.stack_files import is_generated
     from skyplan.errors import InputError, Where
 
     folder = path.parent if path.name == "plan.json" else path
@@ -35,17 +34,6 @@ def stack_files(path: Path) -> dict[str, str]:
         if file.is_file() and is_generated(rel):
             out[rel] = file.read_text(encoding="utf-8", errors="replace")
     return out
-
-
-def is_generated(rel: str) -> bool:
-    """Whether a path of a stack folder is one skyplan generates for this stack (not an
-    environment's subfolder, not run state)."""
-    from skyplan.emit.naming import SCHEMES
-
-    top = rel.split("/", 1)[0]
-    if "/" not in rel:
-        return rel in ("plan.json", "manifest.json")
-    return top in SCHEMES and rel.endswith(GENERATED)
 
 
 def _spec_beside(

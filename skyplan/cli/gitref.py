@@ -37,7 +37,7 @@ def committed_stack(out_dir: Path, ref: str) -> dict[str, str] | None:
         )  # fmt: skip
     rel = out_dir.resolve().relative_to(root).as_posix()
     listed = _git(["ls-tree", "-r", "--name-only", ref, "--", f"{rel}/"], root)
-    from skyplan.cli.diff_cmd import is_generated
+    from skyplan.cli.stack_files import is_generated
 
     names = [n for n in listed.stdout.splitlines() if is_generated(n.removeprefix(f"{rel}/"))]
     if not names:

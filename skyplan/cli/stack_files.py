@@ -39,6 +39,15 @@ def _generated_by_us(path: Path) -> bool:
     return any(line.startswith(MARK) for line in head)
 
 
+def is_generated(rel: str) -> bool:
+    """Whether a path of a stack folder is one skyplan generates for this stack (not an
+    environment's subfolder, not run state)."""
+    top = rel.split("/", 1)[0]
+    if "/" not in rel:
+        return rel in ("plan.json", "manifest.json")
+    return top in SCHEMES and rel.endswith((".tf", ".tftpl"))
+
+
 def generated_on_disk(out: Path) -> set[str]:
     """Paths (relative, posix) of the Terraform files skyplan generated earlier under `out`."""
     found: set[str] = set()

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
-
-if TYPE_CHECKING:
-    from skyplan.apply.state import StackState
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +20,7 @@ def status(
     from rich.text import Text
 
     from skyplan.apply.runner import PENDING, RUNNING, step_key
-    from skyplan.apply.state import StackState, read_json
+    from skyplan.apply.state import StackState, live_holder, read_json
     from skyplan.apply.terraform import find_terraform, state_resources
     from skyplan.cli.apply_ui import STYLES
     from skyplan.cli.render import console
@@ -41,7 +37,7 @@ def status(
         )
     state = StackState(folder)
     runs = (read_json(state.runs_file) or {}).get("steps", {})
-    live = lock_is_live(state)
+    live = live_holder(state) is not None
     con = console()
 
     resources = Table(title=f"Stack {manifest['stack']}: resources", title_justify="left")
@@ -82,21 +78,3 @@ def status(
     con.print(
         Text(f"Spent {fmt_usd(spent)} of {fmt_usd(plan['total_usd'])} planned (compute so far)")
     )
-
-
-def lock_is_live(state: StackState) -> bool:
-    """Whether an apply holds the stack now (a lock left by a dead process does not count)."""
-    import json
-    import os
-    import socket
-
-    try:
-        holder = json.loads((state.dir / "lock").read_text(encoding="utf-8"))
-        if holder.get("host") != socket.gethostname():
-            return True  # another machine's apply: assume it is alive
-        os.kill(int(holder["pid"]), 0)
-    except PermissionError:
-        return True
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return True

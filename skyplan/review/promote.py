@@ -5,7 +5,7 @@ from __future__ import annotations
 from skyplan.catalog.models import Catalog, Offering
 from skyplan.plan import Plan, SolverInfo
 from skyplan.review.diff import rule_checks
-from skyplan.solver.candidates import Option, _option, fits, region_rules
+from skyplan.solver.candidates import Option, fits, option_for, region_rules
 from skyplan.solver.costs import plan_for
 from skyplan.spec.model import SkySpec
 
@@ -42,7 +42,7 @@ def pin(
             for name, rule in region_rules(spec, job)
             if not rule(region)
         ]
-        option = _option(job, offering)
+        option = option_for(job, offering)
         if p.spot != option.spot:
             kind = "spot" if p.spot else "on-demand"
             problems.append(

@@ -155,7 +155,8 @@ def _by_region(
     return out
 
 
-def _option(job: Job, o: Offering) -> Option:
+def option_for(job: Job, o: Offering) -> Option:
+    """The option of running `job` on offering `o` (spot where the job allows it)."""
     hourly = o.hourly(job.spot)
     usd = hourly * job.nodes * job.hours
     return Option(o, o.uses_spot(job.spot), hourly, usd, micro_usd(usd))
@@ -200,7 +201,9 @@ def build_candidates(
         allowed = by_rules[rkey]
         per_region = by_sig[sig]
         out[job.name] = [
-            _option(job, o) for key in sorted(allowed & per_region.keys()) for o in per_region[key]
+            option_for(job, o)
+            for key in sorted(allowed & per_region.keys())
+            for o in per_region[key]
         ]
     return out
 

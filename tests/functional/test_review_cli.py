@@ -64,7 +64,7 @@ def test_diff_of_two_plans_in_every_format(cli: Cli, work: Path, write: Write) -
     assert "<details><summary>All placements (2)</summary>" in md.stdout
     data = json.loads(cli("diff", "old", "new", "--format", "json", cwd=work).stdout)
     assert data["change_usd"] > 0 and data["previous_total_usd"] < data["total_usd"]
-    assert [p["job"] for p in data["placements"]] == [c["job"] for c in data["placements"]]
+    assert [(p["job"], p["change"]) for p in data["placements"]] == [("train", "changed")]
     table = cli("diff", "old", "new", cwd=work)
     assert table.returncode == 0 and "Placements" in table.stdout
     bad = cli("diff", "old", "nowhere", cwd=work)
