@@ -67,8 +67,9 @@ def apply(
     opts = ApplyOptions(auto_approve, max_replans, time_limit, work_limit)
     with locked(state, "skyplan apply"):
         state.event("apply.start", terraform=tf.version, spec=str(spec))
-        ctx = Context(sky, cat, out_dir, data_root(spec, out_dir), opts, ui, tf, state)
-        ctx.pinned = None if replan else pinned_plan(sky, cat, out_dir)
+        pinned = None if replan else pinned_plan(sky, cat, out_dir)
+        root = data_root(spec, out_dir)
+        ctx = Context(sky, cat, out_dir, root, opts, ui, tf, state, pinned=pinned)
         plan = apply_infrastructure(ctx)
         ui.note(f"Infrastructure matches the plan ({fmt_usd(plan.total_usd)}); running the jobs")
         outcomes = run_manifest(out_dir, state, ui, cloud_job_watcher(out_dir, ui))
