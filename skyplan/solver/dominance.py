@@ -143,26 +143,93 @@ def dominated_options(
             for d in spec.datasets
         }
         changed = False
+        slack: dict[str, dict[str, int | None]] = {}
         for job in spec.jobs:
-            if len(opts[job.name]) < 2:
+            mine = opts[job.name]
+            if len(mine) < 2:
+                slack[job.name] = {o.region: None for o in mine}
                 continue
-            kept = _undominated(job, opts[job.name], homes, data, eg, quota_regions)
-            changed |= len(kept) < len(opts[job.name])
-            opts[job.name] = kept
+            limits = _limits(job, mine, homes, data, eg, quota_regions)
+            kept = [(o, lim) for o, lim in zip(mine, limits, strict=True) if _within(o, lim)]
+            slack[job.name] = _slack_by_region(kept)
+            changed |= len(kept) < len(mine)
+            opts[job.name] = [o for o, _ in kept]
+        changed |= _unshared_copies(spec, opts, slack, homes, eg)
         if not changed:
             break
     return opts
 
 
-def _undominated(
+def _within(o: Option, limit: int | None) -> bool:
+    return limit is None or o.micro <= limit
+
+
+def _slack_by_region(kept: list[tuple[Option, int | None]]) -> dict[str, int | None]:
+    """Per region, the most any of the job's options there gains over its alternatives (None:
+    unbounded)."""
+    out: dict[str, int | None] = {}
+    for o, limit in kept:
+        gain = None if limit is None else limit - o.micro
+        if o.region not in out:
+            out[o.region] = gain
+        else:
+            prev = out[o.region]
+            out[o.region] = None if prev is None or gain is None else max(prev, gain)
+    return out
+
+
+def _unshared_copies(
+    spec: SkySpec,
+    opts: Options,
+    slack: dict[str, dict[str, int | None]],
+    homes: dict[str, list[str]],
+    eg: _Egress,
+) -> bool:
+    """Drop region R for every reader of data set d when the copy of d into R cannot pay off.
+
+    Each reader j of d kept at R satisfies o.cost <= limit, where limit bounds what moving j
+    alone elsewhere costs whatever the others do (see dominated_options); slack = limit - o.cost.
+    Those bounds add up, so moving every reader of d out of R changes the total by at most
+    sum(slack) - (the copy of d into R, which is no longer needed). When that copy costs more
+    than the readers' slack summed over all readers that may be at R, a plan with any reader of
+    d at R is never optimal, and R goes from all of d's readers.
+    """
+    changed = False
+    for d in spec.datasets:
+        readers = list(d.readers)
+        if not readers or not homes[d.name]:
+            continue
+        at: dict[str, int] = defaultdict(int)
+        unbounded: set[str] = set()
+        for r in readers:
+            for region, s in slack[r].items():
+                if s is None:
+                    unbounded.add(region)
+                else:
+                    at[region] += s
+        for region, total in at.items():
+            if region in unbounded or region in homes[d.name]:
+                continue
+            copy = min(eg.copy(d.name, d.size_gb, h, region) for h in homes[d.name])
+            if copy > total:
+                for r in readers:
+                    kept = [o for o in opts[r] if o.region != region]
+                    if len(kept) < len(opts[r]):
+                        opts[r] = kept
+                        changed = True
+    return changed
+
+
+def _limits(
     job: Job,
     mine: list[Option],
     homes: dict[str, list[str]],
     data: dict[str, Dataset],
     eg: _Egress,
     quota_regions: frozenset[str],
-) -> list[Option]:
-    """The options of one job that no single move provably improves (see dominated_options)."""
+) -> list[int | None]:
+    """Per option, the cost above which moving the job alone provably improves any plan
+    (None: no quota-free alternative bounds it); see dominated_options."""
     regions = eg.catalog.region_by_key
     outs = [data[o.name] for o in job.outputs if data[o.name].readers]
     base: dict[str, int] = {}
@@ -179,14 +246,12 @@ def _undominated(
     near: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     for r, v in base.items():
         near[(regions[r].cloud, regions[r].continent)].append((v, r))
-    kept = []
+    out: list[int | None] = []
     for o in mine:
         reg = regions[o.region]
         limits = [_best_other(far, o.region)]
         same = _best_other(_two_best(near.get((reg.cloud, reg.continent), [])), o.region)
         if same is not None:
             limits.append(same + sum(eg.same_group(reg.cloud, d.size_gb) for d in outs))
-        limit = min((b for b in limits if b is not None), default=None)
-        if limit is None or o.micro <= limit:
-            kept.append(o)
-    return kept
+        out.append(min((b for b in limits if b is not None), default=None))
+    return out
