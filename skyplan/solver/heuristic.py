@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from skyplan.catalog.models import Catalog
-from skyplan.solver.candidates import Candidates, Option
+from skyplan.solver.candidates import Candidates, JobOptions, Option
 from skyplan.solver.costs import CopyPrices
 from skyplan.spec.model import SkySpec
 
@@ -245,15 +245,18 @@ def local_search(
     return state.choice
 
 
+def quota_use(jo: JobOptions, opt: Option) -> Counter[tuple[str, str]]:
+    """What running a job as `opt` draws on the quotas of quotas.csv: (region, resource) -> use."""
+    o = opt.offering
+    use: Counter[tuple[str, str]] = Counter({(opt.region, "vcpus"): o.vcpus * jo.job.nodes})
+    if o.accelerator:
+        use[(opt.region, f"gpus:{o.accelerator.upper()}")] = o.accelerator_count * jo.job.nodes
+    return use
+
+
 def within_quotas(catalog: Catalog, cands: Candidates, choice: list[int]) -> bool:
     """Whether an assignment keeps every quota of quotas.csv (all jobs counted at once)."""
     used: Counter[tuple[str, str]] = Counter()
     for jo, k in zip(cands.jobs, choice, strict=True):
-        opt = jo.options[k]
-        o = opt.offering
-        used[(opt.region, "vcpus")] += o.vcpus * jo.job.nodes
-        if o.accelerator:
-            used[(opt.region, f"gpus:{o.accelerator.upper()}")] += (
-                o.accelerator_count * jo.job.nodes
-            )
+        used.update(quota_use(jo, jo.options[k]))
     return all(used[key] <= limit for key, limit in catalog.quota_limits.items())

@@ -34,6 +34,7 @@ class ProtoBuilder:
         # how derived variables follow from the placements, to complete a solution hint
         self.any_of: list[tuple[int, list[int]]] = []
         self.copy_from: list[tuple[int, int, list[int]]] = []
+        self.sums: list[tuple[int, list[int]]] = []
 
     @property
     def num_vars(self) -> int:
@@ -150,8 +151,67 @@ def _add_transfers(
         producer_at: dict[str, list[int]] = defaultdict(list)
         for opt, var in zip(cands.jobs[p].options, opt_vars[p], strict=True):
             producer_at[opt.region].append(var)
+        sums = _ProducerSums(b, catalog, producer_at)
         for r in sorted(readers_at):
-            _copy_from_producer(b, catalog, spec, d, r, producer_at, readers_at[r])
+            _copy_from_producer(b, catalog, spec, d, r, sums, readers_at[r])
+
+
+class _ProducerSums:
+    """Sums of one producer's option literals over groups of regions, as short rows.
+
+    A price class of source regions is written with at most a few terms: whole (cloud,
+    continent) groups and whole clouds by one aggregate variable each (y = the sum of the
+    producer's literals there), the rest region by region; a group that the class holds all
+    but a few regions of is written as y_group minus those regions. Same LP as the long rows,
+    a fraction of the non-zeros."""
+
+    def __init__(self, b: ProtoBuilder, catalog: Catalog, producer_at: dict[str, list[int]]):
+        self.b, self.at = b, producer_at
+        regions = catalog.region_by_key
+        self.group_of = {s: (regions[s].cloud, regions[s].continent) for s in producer_at}
+        self.groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for s in sorted(producer_at):
+            self.groups[self.group_of[s]].append(s)
+        self.clouds: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for g in sorted(self.groups):
+            self.clouds[g[0]].append(g)
+        self.cache: dict[object, int] = {}
+
+    def _sum_var(self, key: object, lits: list[int]) -> int:
+        if len(lits) == 1:
+            return lits[0]
+        if key not in self.cache:
+            y = self.b.new_bool()
+            self.b.linear([y, *lits], [1] + [-1] * len(lits), 0, 0)
+            self.b.sums.append((y, lits))
+            self.cache[key] = y
+        return self.cache[key]
+
+    def terms(self, members: set[str]) -> tuple[list[int], list[int]]:
+        """(variables, coefficients) whose sum is the producer's literals in `members`."""
+        variables: list[int] = []
+        coeffs: list[int] = []
+        for cloud, groups in self.clouds.items():
+            if len(groups) > 1 and all(set(self.groups[g]) <= members for g in groups):
+                lits = [x for g in groups for s in self.groups[g] for x in self.at[s]]
+                variables.append(self._sum_var(cloud, lits))
+                coeffs.append(1)
+                continue
+            for g in groups:
+                inside = [s for s in self.groups[g] if s in members]
+                outside = [s for s in self.groups[g] if s not in members]
+                if len(inside) > len(outside) + 1:
+                    lits = [x for s in self.groups[g] for x in self.at[s]]
+                    variables.append(self._sum_var(g, lits))
+                    coeffs.append(1)
+                    for s in outside:
+                        variables.extend(self.at[s])
+                        coeffs.extend([-1] * len(self.at[s]))
+                else:
+                    for s in inside:
+                        variables.extend(self.at[s])
+                        coeffs.extend([1] * len(self.at[s]))
+        return variables, coeffs
 
 
 def _copy_from_producer(
@@ -160,7 +220,7 @@ def _copy_from_producer(
     spec: SkySpec,
     d: Dataset,
     r: str,
-    producer_at: dict[str, list[int]],
+    sums: _ProducerSums,
     readers: list[int],
 ) -> None:
     """Price the copy of a produced data set to reader region r, whatever region the producer is in.
@@ -172,29 +232,33 @@ def _copy_from_producer(
     optimality on large plans.
     """
     regions = catalog.region_by_key
-    by_micro: dict[int, list[int]] = defaultdict(list)
-    for s in sorted(producer_at):
+    by_micro: dict[int, set[str]] = defaultdict(set)
+    for s in sorted(sums.at):
         rate = egress_usd_per_gb(catalog, regions[s], regions[r], spec.peering)
-        by_micro[micro_usd(d.size_gb * rate)].extend(producer_at[s])
+        by_micro[micro_usd(d.size_gb * rate)].add(s)
     if set(by_micro) == {0}:
         return
     copy = _copy_literal(b, readers)
     ws: list[int] = []
     for micro in sorted(by_micro):
-        lits = by_micro[micro]
+        members = by_micro[micro]
         w = b.new_bool()
-        b.linear([w, *lits], [1] + [-1] * len(lits), -(1 << 40), 0)
+        variables, coeffs = sums.terms(members)
+        b.linear([w, *variables], [1] + [-c for c in coeffs], -(1 << 40), 0)
         b.cost(w, micro)
-        b.copy_from.append((w, copy, lits))
+        b.copy_from.append((w, copy, [x for s in sorted(members) for x in sums.at[s]]))
         ws.append(w)
     b.linear([*ws, copy], [1] * len(ws) + [-1], 0, 1 << 40)
 
 
 def _add_quotas(
-    b: ProtoBuilder, catalog: Catalog, cands: Candidates, opt_vars: list[list[int]]
+    b: ProtoBuilder,
+    quota_limits: dict[tuple[str, str], int],
+    cands: Candidates,
+    opt_vars: list[list[int]],
 ) -> list[QuotaRow]:
     rows: list[QuotaRow] = []
-    for (region, resource), limit in sorted(catalog.quota_limits.items()):
+    for (region, resource), limit in sorted(quota_limits.items()):
         variables: list[int] = []
         coeffs: list[int] = []
         for jo, vars_ in zip(cands.jobs, opt_vars, strict=True):
@@ -223,6 +287,7 @@ def build_model(
     cands: Candidates,
     budget_micro: int | None = None,
     start: list[int] | None = None,
+    quota_limits: dict[tuple[str, str], int] | None = None,
 ) -> BuiltModel:
     """Variables: one per job option; one per (data set, reader region) copy; one per
     (produced data set, reader region, egress price class of the producer's region)."""
@@ -235,7 +300,8 @@ def build_model(
             b.cost(var, opt.micro)
         opt_vars.append(vars_)
     _add_transfers(b, spec, catalog, cands, opt_vars)
-    quota_rows = _add_quotas(b, catalog, cands, opt_vars)
+    limits = catalog.quota_limits if quota_limits is None else quota_limits
+    quota_rows = _add_quotas(b, limits, cands, opt_vars)
     if budget_micro is not None:
         b.linear(list(b.obj_vars), list(b.obj_coeffs), 0, budget_micro)
     _hint(b, cands, opt_vars, start)
@@ -255,6 +321,8 @@ def _hint(
         if vars_:
             best = start[i] if start is not None else cheapest(jo.options)
             values[vars_[best]] = 1
+    for y, lits in b.sums:
+        values[y] = int(any(values[x] for x in lits))
     for c, sources in b.any_of:
         values[c] = int(any(values[s] for s in sources))
     for w, copy, lits in b.copy_from:

@@ -1,0 +1,99 @@
+"""The neighbourhood search (lns.py) only ever improves a plan, keeps quotas, and the solver with
+it switched on for every model still matches the brute-force oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from fractions import Fraction
+
+from hypothesis import given, settings
+from test_solver_properties import (
+    COMMON,
+    Scenario,
+    check_against_oracle,
+    load,
+    oracle,
+    scenarios,
+    small_catalog,
+)
+
+from skyplan.plan import SolverInfo
+from skyplan.solver import solve as solve_mod
+from skyplan.solver.candidates import Candidates, JobOptions, build_candidates, prune
+from skyplan.solver.costs import plan_for
+from skyplan.solver.heuristic import within_quotas
+from skyplan.solver.lns import improve_plan
+from skyplan.spec.model import SkySpec
+
+
+@contextmanager
+def search_everywhere() -> Iterator[None]:
+    """Run the neighbourhood search on every model, however small."""
+    saved = solve_mod.LNS_OPTIONS
+    solve_mod.LNS_OPTIONS = 0
+    try:
+        yield
+    finally:
+        solve_mod.LNS_OPTIONS = saved
+
+
+def _total(spec: SkySpec, catalog: object, cands: Candidates, choice: list[int]) -> Decimal:
+    chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, choice, strict=True)}
+    return plan_for(spec, catalog, chosen, SolverInfo("FEASIBLE")).total_usd  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, **COMMON)
+@given(scenarios())
+def test_search_never_worsens_a_plan_nor_breaks_a_quota(s: Scenario) -> None:
+    spec = load(s.spec, s.catalog)
+    cands = prune(spec, s.catalog)
+    if any(not jo.options for jo in cands.jobs):
+        return
+    dearest = [len(jo.options) - 1 for jo in cands.jobs]  # options are sorted by region, cost
+    if not within_quotas(s.catalog, cands, dearest):
+        return
+    better = improve_plan(spec, s.catalog, cands, dearest)
+    assert within_quotas(s.catalog, cands, better)
+    after = _total(spec, s.catalog, cands, better)
+    assert after <= _total(spec, s.catalog, cands, dearest)
+    found = oracle(s.catalog, s.spec)
+    assert found.total is not None
+    assert Fraction(after) >= found.total - Fraction(1, 100_000)
+
+
+@settings(max_examples=150, **COMMON)
+@given(scenarios())
+def test_solver_with_the_search_on_every_model_matches_the_oracle(s: Scenario) -> None:
+    with search_everywhere():
+        check_against_oracle(s)
+
+
+@settings(max_examples=60, **COMMON)
+@given(scenarios(quota_heavy=True))
+def test_solver_with_the_search_under_tight_quotas_matches_the_oracle(s: Scenario) -> None:
+    with search_everywhere():
+        check_against_oracle(s)
+
+
+def test_readers_scattered_away_from_their_data_are_brought_home() -> None:
+    """Three readers of 1 TB in aws:eu-west-1, started in three other regions (three copies,
+    $20 to $90 each): one data-set neighbourhood moves them all next to the data."""
+    catalog = small_catalog()
+    doc = {
+        "version": 1,
+        "name": "lns",
+        "datasets": {"big": {"size": "1TB", "location": "aws:eu-west-1"}},
+        "jobs": {f"j{i}": {"run": "x", "hours": 1, "inputs": ["big"]} for i in range(3)},
+    }
+    spec = load(doc, catalog)
+    options = build_candidates(spec, catalog)  # unpruned: pruning alone would fix this start
+    cands = Candidates(tuple(JobOptions(j, tuple(options[j.name])) for j in spec.jobs), ())
+    regions = ["aws:us-east-1", "gcp:europe-west4", "azure:westeurope"]
+    start = []
+    for jo, region in zip(cands.jobs, regions, strict=True):
+        start.append(next(k for k, o in enumerate(jo.options) if o.region == region))
+    better = improve_plan(spec, catalog, cands, start)
+    assert {cands.jobs[i].options[k].region for i, k in enumerate(better)} == {"aws:eu-west-1"}
+    assert _total(spec, catalog, cands, better) == Decimal(3)
