@@ -104,6 +104,10 @@ class BuiltModel:
     option_vars: tuple[tuple[int, ...], ...]
     quota_rows: tuple[QuotaRow, ...]
     num_vars: int
+    # how the derived variables follow from the placements (see ProtoBuilder)
+    sums: tuple[tuple[int, list[int]], ...] = ()
+    any_of: tuple[tuple[int, list[int]], ...] = ()
+    copy_from: tuple[tuple[int, int, list[int]], ...] = ()
 
 
 def _reader_literals(
@@ -304,28 +308,36 @@ def build_model(
     quota_rows = _add_quotas(b, limits, cands, opt_vars)
     if budget_micro is not None:
         b.linear(list(b.obj_vars), list(b.obj_coeffs), 0, budget_micro)
-    _hint(b, cands, opt_vars, start)
     proto = b.finish()
-    return BuiltModel(proto, tuple(tuple(v) for v in opt_vars), tuple(quota_rows), b.num_vars)
+    built = BuiltModel(
+        proto,
+        tuple(tuple(v) for v in opt_vars),
+        tuple(quota_rows),
+        b.num_vars,
+        tuple(b.sums),
+        tuple(b.any_of),
+        tuple(b.copy_from),
+    )
+    set_hint(built, cands, start)
+    return built
 
 
-def _hint(
-    b: ProtoBuilder, cands: Candidates, opt_vars: list[list[int]], start: list[int] | None
-) -> None:
+def set_hint(built: BuiltModel, cands: Candidates, start: list[int] | None) -> None:
     """A complete starting solution: `start` (or each job's cheapest option), copies implied.
 
     (With quotas it may be infeasible; CP-SAT then just repairs or ignores it.)
     """
-    values = [0] * b.num_vars
-    for i, (jo, vars_) in enumerate(zip(cands.jobs, opt_vars, strict=True)):
+    values = [0] * built.num_vars
+    for i, (jo, vars_) in enumerate(zip(cands.jobs, built.option_vars, strict=True)):
         if vars_:
             best = start[i] if start is not None else cheapest(jo.options)
             values[vars_[best]] = 1
-    for y, lits in b.sums:
+    for y, lits in built.sums:
         values[y] = int(any(values[x] for x in lits))
-    for c, sources in b.any_of:
+    for c, sources in built.any_of:
         values[c] = int(any(values[s] for s in sources))
-    for w, copy, lits in b.copy_from:
+    for w, copy, lits in built.copy_from:
         values[w] = int(bool(values[copy]) and any(values[s] for s in lits))
-    b.proto.solution_hint.vars.extend(range(b.num_vars))
-    b.proto.solution_hint.values.extend(values)
+    built.proto.clear_solution_hint()
+    built.proto.solution_hint.vars.extend(range(built.num_vars))
+    built.proto.solution_hint.values.extend(values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from skyplan.catalog.models import Catalog
@@ -15,16 +16,16 @@ from skyplan.solver.candidates import Candidates, Option, prune
 from skyplan.solver.costs import plan_for
 from skyplan.solver.explain import explain_budget, explain_no_region, explain_quotas
 from skyplan.solver.heuristic import local_search, within_quotas
-from skyplan.solver.model import BuiltModel, build_model
+from skyplan.solver.model import BuiltModel, build_model, set_hint
 from skyplan.spec.model import SkySpec
 from skyplan.units import micro_usd
 
 DEFAULT_TIME_LIMIT = 60.0
-# Models with at least this many job options get the neighbourhood search before CP-SAT (the
-# 1,000-job benchmark has about 39,000; a 300-job one about 10,000 and CP-SAT alone settles it),
-# which may use at most this share of the time limit.
+# Models with at least this many job options get a start from the LP relaxation and the
+# neighbourhood search before CP-SAT (the 1,000-job benchmark has about 39,000; a 300-job one
+# about 10,000, which CP-SAT settles alone); the search stops at this share of the time limit.
 LNS_OPTIONS = 20_000
-LNS_SHARE = 0.4
+LNS_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,11 @@ def _outcome(
     built: BuiltModel,
     start: list[int] | None,
     limits: Limits,
+    lower: int | None = None,
 ) -> SolveResult | tuple[int, ...]:
     """Solve one model. Proven infeasible: the quota literals of an infeasible core. When the
-    limit stops CP-SAT before its first plan, the (feasible) starting plan comes back FEASIBLE."""
+    limit stops CP-SAT before its first plan, the (feasible) starting plan comes back FEASIBLE.
+    `lower` is a lower bound proven elsewhere (the LP's), used when it beats CP-SAT's."""
     response = _run(built, limits)
     status = _status(response)
     if status == "MODEL_INVALID":
@@ -143,27 +146,47 @@ def _outcome(
         sum(len(jo.options) for jo in cands.jobs),
         len(cands.dominated),
         micro_usd(draft.total_usd),
-        round(response.best_objective_bound),
+        max(round(response.best_objective_bound), lower if lower is not None else -(1 << 62)),
     )
     info = SolverInfo("OPTIMAL") if status == "OPTIMAL" else SolverInfo(status, round(stats.gap, 6))
     return SolveResult(plan_for(spec, catalog, chosen, info), stats)
 
 
-def _starting_plan(
-    spec: SkySpec, catalog: Catalog, cands: Candidates, limits: Limits, started: float
-) -> list[int]:
-    """The hint CP-SAT starts from: local search, then, on models too large for CP-SAT to
-    settle quickly, exact re-solves of neighbourhoods (lns.py) within part of the time limit."""
-    start = local_search(spec, catalog, cands)
-    if sum(len(jo.options) for jo in cands.jobs) < LNS_OPTIONS:
-        return start
-    if not within_quotas(catalog, cands, start):
-        return start
-    from skyplan.solver.lns import improve_plan
+def _improve_start(
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    built: BuiltModel,
+    start: list[int],
+    limits: Limits,
+    started: float,
+) -> tuple[list[int], int | None]:
+    """On models too large for CP-SAT to settle quickly: round the LP relaxation (relax.py),
+    improve that by exact re-solves of neighbourhoods (lns.py), keep the cheaper of it and
+    `start`; also the LP's proven lower bound (micro-dollars) when there is one.
 
-    # a work limit asks for reproducible plans: then no clock, only the search's fixed budget
-    deadline = None if limits.work_limit is not None else started + LNS_SHARE * limits.time_limit
-    return improve_plan(spec, catalog, cands, start, deadline=deadline)
+    A work limit asks for reproducible plans: then no clock is looked at. Otherwise the clock
+    only guards the time limit: the LP is skipped once a third of it is gone and the search
+    stops at LNS_SHARE of it."""
+    from skyplan.solver.lns import improve_plan
+    from skyplan.solver.relax import relax
+
+    clock = limits.work_limit is None
+    base, lower = start, None
+    if not clock or time.monotonic() - started < limits.time_limit / 3:
+        relaxed = relax(built)
+        if relaxed is not None:
+            lower = relaxed.bound_micro
+            if within_quotas(catalog, cands, relaxed.choice):
+                base = relaxed.choice
+    deadline = started + LNS_SHARE * limits.time_limit if clock else None
+    better = improve_plan(spec, catalog, cands, base, deadline=deadline)
+    return min((better, start), key=lambda c: _total(spec, catalog, cands, c)), lower
+
+
+def _total(spec: SkySpec, catalog: Catalog, cands: Candidates, choice: list[int]) -> Decimal:
+    chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, choice, strict=True)}
+    return plan_for(spec, catalog, chosen, SolverInfo("FEASIBLE")).total_usd
 
 
 def solve_detailed(
@@ -182,11 +205,16 @@ def solve_detailed(
     empty = [jo.job for jo in cands.jobs if not jo.options]
     if empty:
         raise InfeasibleError(**explain_no_region(spec, catalog, blocked, empty))
-    start = _starting_plan(spec, catalog, cands, limits, started)
+    start = local_search(spec, catalog, cands)
+    built = build_model(spec, catalog, cands, start=start)
+    lower = None
+    large = sum(len(jo.options) for jo in cands.jobs) >= LNS_OPTIONS
+    if large and within_quotas(catalog, cands, start):
+        start, lower = _improve_start(spec, catalog, cands, built, start, limits, started)
+        set_hint(built, cands, start)
     left = max(limits.time_limit / 10, limits.time_limit - (time.monotonic() - started))
     limits = dataclasses.replace(limits, time_limit=left)
-    built = build_model(spec, catalog, cands, start=start)
-    result = _outcome(spec, catalog, cands, built, start, limits)
+    result = _outcome(spec, catalog, cands, built, start, limits, lower)
     if isinstance(result, tuple):
         raise InfeasibleError(**explain_quotas(built, result))
     budget = spec.budget_usd

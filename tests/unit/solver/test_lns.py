@@ -1,5 +1,6 @@
-"""The neighbourhood search (lns.py) only ever improves a plan, keeps quotas, and the solver with
-it switched on for every model still matches the brute-force oracle."""
+"""The large-model helpers: the neighbourhood search (lns.py) only ever improves a plan and keeps
+quotas; the LP relaxation's bound (relax.py) never exceeds the true optimum; and the solver with
+both switched on for every model still matches the brute-force oracle."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from skyplan.solver.candidates import Candidates, JobOptions, build_candidates, 
 from skyplan.solver.costs import plan_for
 from skyplan.solver.heuristic import within_quotas
 from skyplan.solver.lns import improve_plan
+from skyplan.solver.model import build_model
+from skyplan.solver.relax import relax
 from skyplan.spec.model import SkySpec
 
 
@@ -97,3 +100,37 @@ def test_readers_scattered_away_from_their_data_are_brought_home() -> None:
     better = improve_plan(spec, catalog, cands, start)
     assert {cands.jobs[i].options[k].region for i, k in enumerate(better)} == {"aws:eu-west-1"}
     assert _total(spec, catalog, cands, better) == Decimal(3)
+
+
+@settings(max_examples=200, **COMMON)
+@given(scenarios())
+def test_lp_bound_never_exceeds_the_optimum(s: Scenario) -> None:
+    spec = load(s.spec, s.catalog)
+    cands = prune(spec, s.catalog)
+    if any(not jo.options for jo in cands.jobs):
+        return
+    relaxed = relax(build_model(spec, s.catalog, cands))
+    assert relaxed is not None
+    assert len(relaxed.choice) == len(cands.jobs)
+    found = oracle(s.catalog, s.spec)
+    if found.total is not None:
+        assert Fraction(relaxed.bound_micro, 1_000_000) <= found.total
+
+
+def test_lp_bound_is_close_on_a_model_without_integrality_gap() -> None:
+    """Three readers of data in one region: the LP optimum is the plan ($3); PDLP's rough
+    duals still give a bound within 1% of it, and the rounded plan is that plan."""
+    catalog = small_catalog({"aws:us-east-1": "0.5"})
+    doc = {
+        "version": 1,
+        "name": "lp",
+        "datasets": {"big": {"size": "1TB", "location": "aws:eu-west-1"}},
+        "jobs": {f"j{i}": {"run": "x", "hours": 1, "inputs": ["big"]} for i in range(3)},
+    }
+    spec = load(doc, catalog)
+    cands = prune(spec, catalog)
+    relaxed = relax(build_model(spec, catalog, cands))
+    assert relaxed is not None
+    assert 2_970_000 <= relaxed.bound_micro <= 3_000_000
+    regions = {jo.options[k].region for jo, k in zip(cands.jobs, relaxed.choice, strict=True)}
+    assert regions == {"aws:eu-west-1"}
