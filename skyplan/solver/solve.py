@@ -120,7 +120,8 @@ def _outcome(
 ) -> SolveResult | tuple[int, ...]:
     """Solve one model. Proven infeasible: the quota literals of an infeasible core. When the
     limit stops CP-SAT before its first plan, the (feasible) starting plan comes back FEASIBLE.
-    `lower` is a lower bound proven elsewhere (the LP's), used when it beats CP-SAT's."""
+    `lower` is a lower bound proven elsewhere (the LP's, or the cheapest compute), used when it
+    beats CP-SAT's."""
     response = _run(built, limits)
     status = _status(response)
     if status == "MODEL_INVALID":
@@ -207,10 +208,12 @@ def solve_detailed(
         raise InfeasibleError(**explain_no_region(spec, catalog, blocked, empty))
     start = local_search(spec, catalog, cands)
     built = build_model(spec, catalog, cands, start=start)
-    lower = None
+    # every plan pays at least each job's cheapest option (copies cost nothing or more)
+    lower = sum(min(o.micro for o in jo.options) for jo in cands.jobs)
     large = sum(len(jo.options) for jo in cands.jobs) >= LNS_OPTIONS
     if large and within_quotas(catalog, cands, start):
-        start, lower = _improve_start(spec, catalog, cands, built, start, limits, started)
+        start, lp_bound = _improve_start(spec, catalog, cands, built, start, limits, started)
+        lower = max(lower, lp_bound if lp_bound is not None else lower)
         set_hint(built, cands, start)
     left = max(limits.time_limit / 10, limits.time_limit - (time.monotonic() - started))
     limits = dataclasses.replace(limits, time_limit=left)

@@ -30,6 +30,14 @@ from skyplan.solver.model import build_model
 from skyplan.solver.relax import relax
 from skyplan.spec.model import SkySpec
 
+# three one-hour readers of 1 TB kept in aws:eu-west-1
+THREE_READERS = {
+    "version": 1,
+    "name": "three",
+    "datasets": {"big": {"size": "1TB", "location": "aws:eu-west-1"}},
+    "jobs": {f"j{i}": {"run": "x", "hours": 1, "inputs": ["big"]} for i in range(3)},
+}
+
 
 @contextmanager
 def search_everywhere() -> Iterator[None]:
@@ -84,13 +92,7 @@ def test_readers_scattered_away_from_their_data_are_brought_home() -> None:
     """Three readers of 1 TB in aws:eu-west-1, started in three other regions (three copies,
     $20 to $90 each): one data-set neighbourhood moves them all next to the data."""
     catalog = small_catalog()
-    doc = {
-        "version": 1,
-        "name": "lns",
-        "datasets": {"big": {"size": "1TB", "location": "aws:eu-west-1"}},
-        "jobs": {f"j{i}": {"run": "x", "hours": 1, "inputs": ["big"]} for i in range(3)},
-    }
-    spec = load(doc, catalog)
+    spec = load(THREE_READERS, catalog)
     options = build_candidates(spec, catalog)  # unpruned: pruning alone would fix this start
     cands = Candidates(tuple(JobOptions(j, tuple(options[j.name])) for j in spec.jobs), ())
     regions = ["aws:us-east-1", "gcp:europe-west4", "azure:westeurope"]
@@ -121,13 +123,7 @@ def test_lp_bound_is_close_on_a_model_without_integrality_gap() -> None:
     """Three readers of data in one region: the LP optimum is the plan ($3); PDLP's rough
     duals still give a bound within 1% of it, and the rounded plan is that plan."""
     catalog = small_catalog({"aws:us-east-1": "0.5"})
-    doc = {
-        "version": 1,
-        "name": "lp",
-        "datasets": {"big": {"size": "1TB", "location": "aws:eu-west-1"}},
-        "jobs": {f"j{i}": {"run": "x", "hours": 1, "inputs": ["big"]} for i in range(3)},
-    }
-    spec = load(doc, catalog)
+    spec = load(THREE_READERS, catalog)
     cands = prune(spec, catalog)
     relaxed = relax(build_model(spec, catalog, cands))
     assert relaxed is not None
