@@ -26,7 +26,7 @@ from skyplan.solver.heuristic import quota_use
 from skyplan.solver.model import build_model
 from skyplan.spec.model import SkySpec
 
-MAX_FREE = 60  # free jobs per neighbourhood
+MAX_FREE = 120  # free jobs per neighbourhood (1,000-job benchmark: 60 -> $25,715, 120 -> $24,867)
 SUB_WORK = 0.5  # CP-SAT deterministic time per neighbourhood
 
 
