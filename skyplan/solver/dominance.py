@@ -77,6 +77,7 @@ class _Egress(CopyPrices):
     def __init__(self, spec: SkySpec, catalog: Catalog):
         super().__init__(spec, catalog)
         self.dearest_cache: dict[tuple[str, tuple[str, ...], str], int] = {}
+        self.groups_cache: dict[tuple[str, ...], list[list[str]]] = {}
         rates: dict[str, list[Decimal]] = defaultdict(list)
         for e in catalog.egress:
             rates[e.cloud].append(e.usd_per_gb)
@@ -90,9 +91,23 @@ class _Egress(CopyPrices):
         key = (dataset, tuple(homes), dst)
         if key not in self.dearest_cache:
             self.dearest_cache[key] = max(
-                (self.copy(dataset, size, h, dst) for h in homes), default=0
+                (self.copy(dataset, size, h, dst) for h in self._sources(key[1], dst)), default=0
             )
         return self.dearest_cache[key]
+
+    def _sources(self, homes: tuple[str, ...], dst: str) -> list[str]:
+        """One home per (cloud, continent) other than `dst` where there is one, else `dst`: the
+        price of a copy depends only on the source's cloud and continent unless it is `dst`
+        itself, so these give the same maximum as all homes."""
+        if homes not in self.groups_cache:
+            regions = self.catalog.region_by_key
+            groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+            for h in homes:
+                members = groups[(regions[h].cloud, regions[h].continent)]
+                if len(members) < 2:
+                    members.append(h)
+            self.groups_cache[homes] = list(groups.values())
+        return [next((h for h in g if h != dst), g[0]) for g in self.groups_cache[homes]]
 
     def same_group(self, cloud: str, size: Decimal) -> int:
         return micro_usd(size * self.catalog.egress_rate(cloud, "inter-region-same-continent"))
