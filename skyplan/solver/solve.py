@@ -26,6 +26,9 @@ DEFAULT_TIME_LIMIT = 60.0
 # about 10,000, which CP-SAT settles alone); the search stops at this share of the time limit.
 LNS_OPTIONS = 20_000
 LNS_SHARE = 0.7
+# option evaluations the greedy start's local moves may spend (a count, so it is deterministic)
+SMALL_EVALUATIONS = 1_000_000
+LARGE_EVALUATIONS = 50_000
 
 
 @dataclass(frozen=True)
@@ -206,11 +209,12 @@ def solve_detailed(
     empty = [jo.job for jo in cands.jobs if not jo.options]
     if empty:
         raise InfeasibleError(**explain_no_region(spec, catalog, blocked, empty))
-    start = local_search(spec, catalog, cands)
+    large = sum(len(jo.options) for jo in cands.jobs) >= LNS_OPTIONS
+    # large models spend their time on the LP start and the neighbourhood search instead
+    start = local_search(spec, catalog, cands, LARGE_EVALUATIONS if large else SMALL_EVALUATIONS)
     built = build_model(spec, catalog, cands, start=start)
     # every plan pays at least each job's cheapest option (copies cost nothing or more)
     lower = sum(min(o.micro for o in jo.options) for jo in cands.jobs)
-    large = sum(len(jo.options) for jo in cands.jobs) >= LNS_OPTIONS
     if large and within_quotas(catalog, cands, start):
         start, lp_bound = _improve_start(spec, catalog, cands, built, start, limits, started)
         lower = max(lower, lp_bound if lp_bound is not None else lower)
