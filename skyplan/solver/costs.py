@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 
 from skyplan.catalog.models import Catalog, egress_usd_per_gb
 from skyplan.plan import Placement, Plan, SolverInfo, Transfer
-from skyplan.solver.candidates import Option
+from skyplan.solver.candidates import Candidates, Option
 from skyplan.spec.model import SkySpec
 from skyplan.units import micro_usd
 
@@ -56,6 +56,14 @@ def plan_for(
     placements = tuple(placement_of(j.name, chosen[j.name], spec) for j in spec.jobs)
     region_of = {name: opt.region for name, opt in chosen.items()}
     return Plan(spec.name, placements, tuple(transfers_for(spec, catalog, region_of)), solver)
+
+
+def choice_total(
+    spec: SkySpec, catalog: Catalog, cands: Candidates, choice: Sequence[int]
+) -> Decimal:
+    """The exact total of the plan that runs each job as its option `choice[i]`."""
+    chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, choice, strict=True)}
+    return plan_for(spec, catalog, chosen, SolverInfo("FEASIBLE")).total_usd
 
 
 class CopyPrices:

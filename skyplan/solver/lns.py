@@ -24,6 +24,7 @@ from skyplan.catalog.models import Catalog
 from skyplan.solver.candidates import Candidates, JobOptions
 from skyplan.solver.heuristic import quota_use
 from skyplan.solver.model import build_model
+from skyplan.solver.sat import run_cp_sat, status_name
 from skyplan.spec.model import SkySpec
 
 MAX_FREE = 120  # free jobs per neighbourhood (1,000-job benchmark: 60 -> $25,715, 120 -> $24,867)
@@ -84,10 +85,8 @@ class _Search:
         sub = Candidates(tuple(jobs), ())
         limits = self._quota_room(members)
         built = build_model(sub_spec, self.catalog, sub, start=start, quota_limits=limits)
-        from skyplan.solver.solve import run_cp_sat
-
         response = run_cp_sat(built.proto, None, SUB_WORK)
-        if str(response.status).rsplit(".", 1)[-1] not in ("OPTIMAL", "FEASIBLE"):
+        if status_name(response) not in ("OPTIMAL", "FEASIBLE"):
             return False
         current = _objective_of_hint(built.proto)
         if round(response.objective_value) >= current:

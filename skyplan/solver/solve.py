@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from skyplan.catalog.models import Catalog
@@ -13,10 +12,11 @@ from skyplan.errors import InfeasibleError, SkyplanError
 from skyplan.plan import Plan, SolverInfo
 from skyplan.solver.blocked import Block
 from skyplan.solver.candidates import Candidates, Option, prune
-from skyplan.solver.costs import plan_for
+from skyplan.solver.costs import choice_total, plan_for
 from skyplan.solver.explain import explain_budget, explain_no_region, explain_quotas
 from skyplan.solver.heuristic import local_search, within_quotas
 from skyplan.solver.model import BuiltModel, build_model, set_hint
+from skyplan.solver.sat import run_cp_sat, status_name
 from skyplan.spec.model import SkySpec
 from skyplan.units import micro_usd
 
@@ -70,38 +70,8 @@ class SolveResult:
     stats: SolveStats
 
 
-def run_cp_sat(
-    proto: Any, time_limit: float | None, work_limit: float | None = None, workers: int = 1
-) -> Any:
-    """Solve a CpModelProto with skyplan's parameters; the CpSolverResponse."""
-    from ortools.sat.python import cp_model_helper as cmh
-
-    params = cmh.SatParameters()
-    if time_limit is not None:
-        params.max_time_in_seconds = time_limit
-    if work_limit is not None:
-        params.max_deterministic_time = work_limit
-    params.num_workers = workers
-    params.interleave_search = workers > 1  # deterministic with several workers too
-    params.random_seed = 0
-    params.log_search_progress = False
-    params.linearization_level = 2
-    # Measured on the 100-job benchmark (re-plan / first plan, seconds to OPTIMAL): probing costs
-    # more than it saves (0.99 -> 0.60 / 0.98), and the LP with every constraint from the start
-    # bounds faster than one that adds them lazily (-> 0.40 / 0.34).
-    params.cp_model_probing_level = 0
-    params.add_lp_constraints_lazily = False
-    wrapper = cmh.SolveWrapper()
-    wrapper.set_parameters(params)
-    return wrapper.solve(proto)
-
-
 def _run(built: BuiltModel, limits: Limits) -> Any:
     return run_cp_sat(built.proto, limits.time_limit, limits.work_limit, limits.workers)
-
-
-def _status(response: Any) -> str:
-    return str(response.status).rsplit(".", 1)[-1]
 
 
 def _chosen(cands: Candidates, built: BuiltModel, response: Any) -> dict[str, Option]:
@@ -126,7 +96,7 @@ def _outcome(
     `lower` is a lower bound proven elsewhere (the LP's, or the cheapest compute), used when it
     beats CP-SAT's."""
     response = _run(built, limits)
-    status = _status(response)
+    status = status_name(response)
     if status == "MODEL_INVALID":
         raise SkyplanError("internal error: the solver rejected the model (MODEL_INVALID)")
     if status == "INFEASIBLE":
@@ -185,12 +155,7 @@ def _improve_start(
                 base = relaxed.choice
     deadline = started + LNS_SHARE * limits.time_limit if clock else None
     better = improve_plan(spec, catalog, cands, base, deadline=deadline)
-    return min((better, start), key=lambda c: _total(spec, catalog, cands, c)), lower
-
-
-def _total(spec: SkySpec, catalog: Catalog, cands: Candidates, choice: list[int]) -> Decimal:
-    chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, choice, strict=True)}
-    return plan_for(spec, catalog, chosen, SolverInfo("FEASIBLE")).total_usd
+    return min((better, start), key=lambda c: choice_total(spec, catalog, cands, c)), lower
 
 
 def solve_detailed(

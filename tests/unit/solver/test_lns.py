@@ -20,15 +20,13 @@ from test_solver_properties import (
     small_catalog,
 )
 
-from skyplan.plan import SolverInfo
 from skyplan.solver import solve as solve_mod
 from skyplan.solver.candidates import Candidates, JobOptions, build_candidates, prune
-from skyplan.solver.costs import plan_for
+from skyplan.solver.costs import choice_total
 from skyplan.solver.heuristic import within_quotas
 from skyplan.solver.lns import improve_plan
 from skyplan.solver.model import build_model
 from skyplan.solver.relax import relax
-from skyplan.spec.model import SkySpec
 
 # three one-hour readers of 1 TB kept in aws:eu-west-1
 THREE_READERS = {
@@ -50,11 +48,6 @@ def search_everywhere() -> Iterator[None]:
         solve_mod.LNS_OPTIONS = saved
 
 
-def _total(spec: SkySpec, catalog: object, cands: Candidates, choice: list[int]) -> Decimal:
-    chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, choice, strict=True)}
-    return plan_for(spec, catalog, chosen, SolverInfo("FEASIBLE")).total_usd  # type: ignore[arg-type]
-
-
 @settings(max_examples=200, **COMMON)
 @given(scenarios())
 def test_search_never_worsens_a_plan_nor_breaks_a_quota(s: Scenario) -> None:
@@ -67,8 +60,8 @@ def test_search_never_worsens_a_plan_nor_breaks_a_quota(s: Scenario) -> None:
         return
     better = improve_plan(spec, s.catalog, cands, dearest)
     assert within_quotas(s.catalog, cands, better)
-    after = _total(spec, s.catalog, cands, better)
-    assert after <= _total(spec, s.catalog, cands, dearest)
+    after = choice_total(spec, s.catalog, cands, better)
+    assert after <= choice_total(spec, s.catalog, cands, dearest)
     found = oracle(s.catalog, s.spec)
     assert found.total is not None
     assert Fraction(after) >= found.total - Fraction(1, 100_000)
@@ -101,7 +94,7 @@ def test_readers_scattered_away_from_their_data_are_brought_home() -> None:
         start.append(next(k for k, o in enumerate(jo.options) if o.region == region))
     better = improve_plan(spec, catalog, cands, start)
     assert {cands.jobs[i].options[k].region for i, k in enumerate(better)} == {"aws:eu-west-1"}
-    assert _total(spec, catalog, cands, better) == Decimal(3)
+    assert choice_total(spec, catalog, cands, better) == Decimal(3)
 
 
 @settings(max_examples=200, **COMMON)
