@@ -29,6 +29,8 @@ PENDING: frozenset[str] = frozenset()
 PR, APPLY, PROMOTE = "skyplan-pr.yml", "skyplan-apply.yml", "skyplan-promote.yml"
 PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@v\d+")
 EXPR = re.compile(r"\$\{\{.*?\}\}")
+# a command, also as the condition of `if` / `if !`
+CALL = re.compile(r"\s*(?:(?:if|elif|while|!)\s+)*skyplan\s")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -65,8 +67,9 @@ def skyplan_calls(script: str) -> list[list[str]]:
     for line in script.splitlines():
         line = EXPR.sub("X", line)
         for piece in re.split(r"&&|\|\||;|\||\$\(", line):
-            if re.match(r"\s*skyplan\s", piece):
-                calls.append(shlex.split(piece, comments=True)[1:])
+            found = CALL.match(piece)
+            if found:
+                calls.append(shlex.split(piece[found.end() :], comments=True))
     return calls
 
 
@@ -171,6 +174,8 @@ def test_cloud_credentials_are_oidc_placeholders(name: str) -> None:
     wf = load(name)
     assert wf["permissions"]["id-token"] == "write"
     for job_id, job in wf["jobs"].items():
+        if "environment" not in job:
+            continue  # previews and records touch no cloud
         by_action = {
             s["uses"].split("@")[0]: s.get("with", {}) for s in job["steps"] if "uses" in s
         }
@@ -234,16 +239,51 @@ def test_promote_is_manual_and_goes_through_staging_then_prod() -> None:
     assert set(wf["on"]) == {"workflow_dispatch"}
     assert wf["on"]["workflow_dispatch"]["inputs"]["stack"]["required"] is True
     jobs = wf["jobs"]
-    assert jobs["staging"]["environment"] == "staging"
-    assert jobs["prod"]["environment"] == "prod"
-    assert jobs["prod"]["needs"] == "staging"
-    prod = [c for s in jobs["prod"]["steps"] if "run" in s for c in skyplan_calls(s["run"])]
-    promote = next(c for c in prod if c[0] == "promote")
-    assert promote[promote.index("--from") + 1] == "staging"
-    assert promote[promote.index("--to") + 1] == "prod"
-    apply = next(c for c in prod if c[0] == "apply")
-    assert apply[apply.index("--env") + 1] == "prod" and "--auto-approve" in apply
-    assert [c[0] for c in prod].index("promote") < [c[0] for c in prod].index("apply")
+    assert jobs["staging"]["needs"] == "preview-staging"
+    assert jobs["preview-prod"]["needs"] == "staging"
+    assert jobs["prod"]["needs"] == "preview-prod"
+    for source, target in (("dev", "staging"), ("staging", "prod")):
+        preview, gated = jobs[f"preview-{target}"], jobs[target]
+        # the preview runs before the approval gate, so the approver sees its summary
+        assert "environment" not in preview
+        assert gated["environment"] == target
+        runs = [c for s in preview["steps"] if "run" in s for c in skyplan_calls(s["run"])]
+        promote = next(c for c in runs if c[0] == "promote")
+        assert promote[promote.index("--from") + 1] == source
+        assert promote[promote.index("--to") + 1] == target
+        assert any("GITHUB_STEP_SUMMARY" in s.get("run", "") for s in preview["steps"])
+        shared = f"preview-${{{{ inputs.stack }}}}-{target}"
+        assert any(s.get("with", {}).get("name") == shared for s in preview["steps"])
+        # the gated job applies exactly what was previewed, and never re-plans
+        assert any(s.get("with", {}).get("name") == shared for s in gated["steps"])
+        applied = [c for s in gated["steps"] if "run" in s for c in skyplan_calls(s["run"])]
+        assert [c[0] for c in applied] == ["apply"]
+        (apply,) = applied
+        assert apply[apply.index("--env") + 1] == target and "--auto-approve" in apply
+        assert "--replan" not in apply
+
+
+def test_promotion_starts_from_main_and_is_recorded() -> None:
+    jobs = load(PROMOTE)["jobs"]
+    guard = " ".join(s.get("run", "") for s in jobs["preview-staging"]["steps"])
+    assert "refs/heads/main" in guard
+    record = jobs["record"]
+    assert record["needs"] == "prod"
+    assert record["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert "gh pr create" in " ".join(s.get("run", "") for s in record["steps"])
+
+
+def test_a_failing_plan_still_gets_its_comment() -> None:
+    """A plan that exits non-zero replaces the pull request's comment with its error (under
+    the same marker), instead of leaving the last passing plan up."""
+    (step,) = [
+        s
+        for s in load(PR)["jobs"]["plan"]["steps"]
+        if "run" in s and "comment" in s.get("name", "").lower()
+    ]
+    script = step["run"]
+    assert "<!-- skyplan:$name -->" in script
+    assert 'exit "$failed"' in script
 
 
 # --- commands that exist -------------------------------------------------------------------
