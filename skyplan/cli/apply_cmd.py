@@ -31,7 +31,11 @@ def _require_terminal(auto_approve: bool) -> None:
 def apply(
     spec: Path = typer.Argument(..., metavar="SPEC", help="Path to sky.yaml.", show_default=False),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Stack folder [default: stacks/<name>/]."
+        None,
+        "--out",
+        "-o",
+        help="Stack folder [default: the spec's folder if it is stacks/<name>/, "
+        "else ./stacks/<name>/].",
     ),
     catalog: Path | None = typer.Option(None, "--catalog", help="Catalog folder to use."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking."),
@@ -60,7 +64,7 @@ def apply(
 
     _require_terminal(auto_approve)
     sky, cat = load_spec_and_catalog(spec, catalog, env)
-    out_dir = out if out is not None else default_out(sky.name, env)
+    out_dir = out if out is not None else default_out(spec, sky.name, env)
     tf = find_terraform()
     ui = ConsoleUi()
     state = StackState(out_dir)

@@ -35,16 +35,17 @@ def committed_stack(out_dir: Path, ref: str) -> dict[str, str] | None:
             f"unknown git ref {ref!r}", hint="fetch it first (git fetch origin main), or name a "
             "branch, tag or commit that exists",
         )  # fmt: skip
-    rel = out_dir.resolve().relative_to(root).as_posix()
-    listed = _git(["ls-tree", "-r", "--name-only", ref, "--", f"{rel}/"], root)
+    rel = out_dir.resolve().relative_to(root.resolve()).as_posix()
+    prefix = "" if rel == "." else f"{rel}/"  # the stack folder may be the repository itself
+    listed = _git(["ls-tree", "-r", "--name-only", ref, "--", prefix or "."], root)
     from skyplan.cli.stack_files import is_generated
 
-    names = [n for n in listed.stdout.splitlines() if is_generated(n.removeprefix(f"{rel}/"))]
+    names = [n for n in listed.stdout.splitlines() if is_generated(n.removeprefix(prefix))]
     if not names:
         return None
     files: dict[str, str] = {}
     for name in names:
         shown = _git(["show", f"{ref}:{name}"], root)
         if shown.returncode == 0:
-            files[name.removeprefix(f"{rel}/")] = shown.stdout
+            files[name.removeprefix(prefix)] = shown.stdout
     return files

@@ -30,9 +30,14 @@ def load_spec_and_catalog(
     return resolve(raw, located, catalog), catalog
 
 
-def default_out(stack: str, env: str | None) -> Path:
-    """stacks/<name>/, or stacks/<name>/<env>/ for an environment (whose stack is
-    `<name>-<env>`)."""
-    if env is None:
-        return Path("stacks") / stack
-    return Path("stacks") / stack.removesuffix(f"-{env}") / env
+def default_out(spec_path: Path, stack: str, env: str | None) -> Path:
+    """Where a stack's files go without --out: the spec's own folder when the spec already is
+    `stacks/<name>/sky.yaml` (from whatever folder the user runs skyplan), else `stacks/<name>/`
+    under the current folder; an environment (whose stack is `<name>-<env>`) adds `<env>/`."""
+    import os
+
+    name = stack.removesuffix(f"-{env}") if env is not None else stack
+    folder = Path(os.path.abspath(spec_path)).parent  # no symlink resolution: where it is named
+    home = spec_path.parent if folder.name == name and folder.parent.name == "stacks" else None
+    base = home if home is not None else Path("stacks") / name
+    return base if env is None else base / env

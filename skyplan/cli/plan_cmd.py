@@ -35,7 +35,11 @@ def register(app: typer.Typer) -> None:
 def plan(
     spec: Path = typer.Argument(..., metavar="SPEC", help="Path to sky.yaml.", show_default=False),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Output folder [default: stacks/<name>/]."
+        None,
+        "--out",
+        "-o",
+        help="Output folder [default: the spec's folder if it is stacks/<name>/, "
+        "else ./stacks/<name>/].",
     ),
     catalog: Path | None = typer.Option(
         None, "--catalog", help="Catalog folder replacing the embedded one."
@@ -88,7 +92,7 @@ def plan(
     from skyplan.solver.solve import solve
 
     sky, cat = load_spec_and_catalog(spec, catalog, env)
-    out_dir = out if out is not None else default_out(sky.name, env)
+    out_dir = out if out is not None else default_out(spec, sky.name, env)
     pinned = None if replan else pinned_plan(sky, cat, out_dir)
     result = pinned or solve(
         sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit

@@ -39,7 +39,7 @@ def promote(
         raise InputError("--from and --to name the same environment", hint="name two of `envs:`")
     src_spec, _ = load_spec_and_catalog(spec, catalog, source)
     sky, cat = load_spec_and_catalog(spec, catalog, target)
-    src_dir = default_out(src_spec.name, source)
+    src_dir = default_out(spec, src_spec.name, source)
     reviewed_path = src_dir / "plan.json"
     if not reviewed_path.is_file():
         raise InputError(
@@ -47,7 +47,7 @@ def promote(
             where=Where(str(reviewed_path)),
             hint=f"run `skyplan plan {spec} --env {source}` and review it first",
         )
-    out_dir = default_out(sky.name, target)
+    out_dir = default_out(spec, sky.name, target)
     before = stack_files(out_dir) if (out_dir / "plan.json").is_file() else None
     if replan:
         plan = solve(sky, cat)

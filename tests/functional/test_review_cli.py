@@ -158,3 +158,31 @@ def test_a_huge_diff_stays_under_githubs_comment_limit(cli: Cli, work: Path, wri
     assert len(proc.stdout) <= 65_000
     assert "Summarised to stay under GitHub's comment limit" in proc.stdout
     assert "more rows" in proc.stdout
+
+
+def test_inside_the_stack_folder_the_stack_is_the_specs_folder(
+    cli: Cli, work: Path, write: Write
+) -> None:
+    spec = write("work/stacks/promo/sky.yaml", SPEC)
+    folder = spec.parent
+    # from the repository's top: stacks/<name>/ as ever
+    assert cli("plan", "stacks/promo/sky.yaml", cwd=work).returncode == 0
+    assert cli("plan", "stacks/promo/sky.yaml", "--env", "staging", cwd=work).returncode == 0
+    assert (folder / "plan.json").is_file() and (folder / "staging/plan.json").is_file()
+    git(work, "init", "-q")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "reviewed")
+    # from inside stacks/<name>/: the same folder, never stacks/<name>/stacks/<name>/
+    assert cli("plan", "sky.yaml", "--check", cwd=folder).returncode == 0
+    assert cli("plan", "sky.yaml", "--env", "staging", "--check", cwd=folder).returncode == 0
+    write("work/stacks/promo/sky.yaml", SPEC.replace("clouds: [aws, gcp]", "clouds: [aws]"))
+    proc = cli("plan", "sky.yaml", "--format", "markdown", "--against", "HEAD", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert "new stack" not in proc.stdout and "| `train` | moved |" in proc.stdout
+    env = cli("plan", "sky.yaml", "--env", "staging", "-f", "json", "--against", "HEAD", cwd=folder)
+    assert env.returncode == 0, env.stderr
+    assert [p["change"] for p in json.loads(env.stdout)["placements"]] == ["moved"]
+    promoted = cli("promote", "sky.yaml", "--from", "staging", "--to", "prod", cwd=folder)
+    assert promoted.returncode == 0, promoted.stderr
+    assert json.loads((folder / "prod/plan.json").read_text())["solver"]["from"] == "staging"
+    assert not (folder / "stacks").exists()
