@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from skyplan.catalog.models import Catalog
     from skyplan.emit.base import RenderedFile
     from skyplan.spec.model import SkySpec
+    from skyplan.spec.schema import RawSpec
 
 
 def register(app: typer.Typer) -> None:
@@ -36,21 +37,28 @@ def stack_files(path: Path) -> dict[str, str]:
     return out
 
 
-def _spec_beside(
-    plan_folder: Path, stack: str, catalog: Path | None
-) -> tuple[SkySpec, Catalog] | None:
-    """The spec a plan came from: sky.yaml in its folder or the one above (environments)."""
-    from skyplan.cli.inputs import load_spec_and_catalog
+def stack_names(raw: RawSpec) -> frozenset[str]:
+    """The stacks a spec makes: its own and one per environment (`<name>-<env>`)."""
+    return frozenset({raw.name, *(f"{raw.name}-{env}" for env in raw.envs)})
+
+
+def _spec_beside(plan_folder: Path, stack: str) -> Path | str:
+    """The spec a plan came from: sky.yaml in its folder or the one above (environments); else
+    why the rules cannot be checked."""
     from skyplan.spec.load import load_raw_spec
 
+    others = []
     for candidate in (plan_folder / "sky.yaml", plan_folder.parent / "sky.yaml"):
         if candidate.is_file():
-            raw, _ = load_raw_spec(candidate)
-            env = stack.removeprefix(f"{raw.name}-") if stack != raw.name else None
-            if env is not None and env not in raw.envs:
-                continue
-            return load_spec_and_catalog(candidate, catalog, env)
-    return None
+            if stack in stack_names(load_raw_spec(candidate)[0]):
+                return candidate
+            others.append(str(candidate))
+    if others:
+        return (
+            f"rules not checked: {' and '.join(others)} is not the spec of stack {stack}; "
+            "pass --spec"
+        )
+    return f"rules not checked: no sky.yaml beside {plan_folder} (or above it); pass --spec"
 
 
 def show_diff(
@@ -60,13 +68,22 @@ def show_diff(
     catalog: Catalog | None,
     fmt: str,
     label: str,
+    unchecked: str | None = None,
+    same_stack: frozenset[str] = frozenset(),
 ) -> None:
-    """Print the review of a change in the chosen format."""
+    """Print the review of a change in the chosen format (`unchecked`: why there is no spec;
+    `same_stack`: the stacks of one spec, whose environments may be compared)."""
     from skyplan.review.diff import diff_stacks
     from skyplan.review.diff_markdown import diff_dict, diff_markdown
 
     files = new if isinstance(new, dict) else {f.path: f.text for f in new}
-    d = diff_stacks(old, files, spec, catalog)
+    d = diff_stacks(old, files, spec, catalog, unchecked, same_stack)
+    if d.other_stack is not None:
+        typer.echo(
+            f"warning: comparing two different stacks: {d.other_stack} (old) and "
+            f"{d.new.stack} (new); showing the diff anyway",
+            err=True,
+        )
     if fmt == "markdown":
         typer.echo(diff_markdown(d, label), nl=False)
     elif fmt == "json":
@@ -93,15 +110,19 @@ def diff(
     from skyplan.cli.inputs import load_spec_and_catalog
     from skyplan.errors import InputError
     from skyplan.plan import plan_from_json
+    from skyplan.spec.load import load_raw_spec
 
     if fmt not in ("table", "markdown", "json"):
         raise InputError(f"unknown format {fmt!r}", hint="use table, markdown or json")
     old_files, new_files = stack_files(old), stack_files(new)
     stack = plan_from_json(new_files["plan.json"], str(new)).stack
     folder = new.parent if new.name == "plan.json" else new
-    if spec is not None:
-        loaded: tuple[SkySpec, Catalog] | None = load_spec_and_catalog(spec, catalog)
-    else:
-        loaded = _spec_beside(folder, stack, catalog)
-    sky, cat = loaded if loaded else (None, None)
-    show_diff(old_files, new_files, sky, cat, fmt, label=str(old))
+    found = spec if spec is not None else _spec_beside(folder, stack)
+    if isinstance(found, str):
+        show_diff(old_files, new_files, None, None, fmt, label=str(old), unchecked=found)
+        return
+    raw, _ = load_raw_spec(found)
+    # the new plan keeps the rules of the environment its stack is named after
+    env = next((e for e in raw.envs if stack == f"{raw.name}-{e}"), None)
+    sky, cat = load_spec_and_catalog(found, catalog, env)
+    show_diff(old_files, new_files, sky, cat, fmt, str(old), same_stack=stack_names(raw))

@@ -21,6 +21,11 @@ def print_diff(d: StackDiff, against: str) -> None:
             f"{before} -> {fmt_usd(d.new.total_usd)} ({signed(d.delta)}) compared with {against}",
         )
     )
+    if d.other_stack:
+        con.print(
+            Text(f"Warning: different stacks: {d.other_stack} (old), {d.new.stack} (new)"),
+            style="yellow",
+        )
     if d.placements:
         table = Table(title="Placements", title_justify="left")
         for head in ("job", "change", "from", "to", "cost change"):
@@ -48,5 +53,7 @@ def print_diff(d: StackDiff, against: str) -> None:
                 f"{m.cloud}/", str(len(m.added)), str(len(m.changed)), str(len(m.destroyed))
             )
         con.print(table)
+    if d.unchecked:
+        con.print(Text(d.unchecked, style="yellow"))
     for r in d.rules:
         con.print(Text(f"{'ok' if r.ok else 'BROKEN'}: {r.text}", style="green" if r.ok else "red"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -77,11 +77,21 @@ class StackDiff:
     transfers: tuple[TransferChange, ...]
     modules: tuple[ModuleChanges, ...]
     rules: tuple[RuleCheck, ...]
+    unchecked: str | None = None  # why the rules were not checked (no spec to check them with)
+    same_stack: frozenset[str] = frozenset()  # stack names of one spec (its environments)
 
     @property
     def delta(self) -> Decimal:
         """Total cost change."""
         return self.new.total_usd - (self.old.total_usd if self.old else Decimal(0))
+
+    @property
+    def other_stack(self) -> str | None:
+        """The old plan's stack when it is another stack than the new plan's, not merely
+        another environment of the same spec (`genomics-dev` and `genomics-prod`)."""
+        if self.old is None or self.old.stack == self.new.stack:
+            return None
+        return None if {self.old.stack, self.new.stack} <= self.same_stack else self.old.stack
 
 
 def _where(p: Placement) -> tuple[str, str, bool]:
@@ -219,11 +229,17 @@ def diff_stacks(
     new: StackFiles,
     spec: SkySpec | None = None,
     catalog: Catalog | None = None,
+    unchecked: str | None = None,
+    same_stack: Collection[str] = (),
 ) -> StackDiff:
-    """The whole review of a change; `old` is None for a stack that did not exist before."""
+    """The whole review of a change; `old` is None for a stack that did not exist before;
+    without a spec, `unchecked` says why the rules were not checked; `same_stack` names the
+    stacks that are environments of one spec (comparing them is no mistake)."""
     old_plan = plan_from_json(old["plan.json"]) if old and "plan.json" in old else None
     new_plan = plan_from_json(new["plan.json"])
+    checked = spec is not None and catalog is not None
     rules = rule_checks(spec, catalog, new_plan) if spec and catalog else ()
+    unchecked = None if checked else unchecked or "rules not checked: no sky.yaml given"
     return StackDiff(
         old_plan,
         new_plan,
@@ -231,4 +247,6 @@ def diff_stacks(
         transfer_changes(old_plan, new_plan),
         module_changes(old, new),
         rules,
+        unchecked,
+        frozenset(same_stack),
     )

@@ -55,9 +55,10 @@ def headline(d: StackDiff, against: str) -> list[str]:
     tf = "; ".join(
         f"{m.cloud} +{len(m.added)} ~{len(m.changed)} -{len(m.destroyed)}" for m in d.modules
     )
+    other = f" · ⚠️ different stack: compared with `{d.other_stack}`" if d.other_stack else ""
     return [
         MARKER.format(stack=d.new.stack),
-        f"### skyplan · `{d.new.stack}` · **{fmt_usd(new)}** per run · {change}",
+        f"### skyplan · `{d.new.stack}` · **{fmt_usd(new)}** per run · {change}{other}",
         "",
         f"Compared with `{against}`: {jobs} · {copies} · Terraform: {tf or 'no changes'}",
     ]
@@ -96,6 +97,8 @@ def _sections(d: StackDiff, limit: int | None) -> list[str]:
                 for m in d.modules]  # fmt: skip
         out += ["", "**Terraform** (generated modules)", ""]
         out += _table(["module", "add", "change", "destroy"], rows, None)
+    if d.unchecked:
+        out += ["", f"⚠️ {d.unchecked}"]
     if d.rules:
         out += [""] + [f"{'✅' if r.ok else '❌'} {r.text}" for r in d.rules]
     return out
@@ -150,6 +153,7 @@ def diff_dict(d: StackDiff, against: str) -> dict[str, Any]:
     """The change as plain data (`--format json`)."""
     return {
         "stack": d.new.stack,
+        "previous_stack": d.old.stack if d.old else None,
         "against": against,
         "total_usd": round_usd(d.new.total_usd),
         "previous_total_usd": round_usd(d.old.total_usd) if d.old else None,
@@ -169,6 +173,7 @@ def diff_dict(d: StackDiff, against: str) -> dict[str, Any]:
             for m in d.modules
         ],
         "rules": [{"ok": r.ok, "text": r.text} for r in d.rules],
+        "rules_unchecked": d.unchecked,
     }  # fmt: skip
 
 

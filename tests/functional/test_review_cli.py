@@ -186,3 +186,40 @@ def test_inside_the_stack_folder_the_stack_is_the_specs_folder(
     assert promoted.returncode == 0, promoted.stderr
     assert json.loads((folder / "prod/plan.json").read_text())["solver"]["from"] == "staging"
     assert not (folder / "stacks").exists()
+
+
+def test_diff_says_when_it_cannot_check_the_rules(cli: Cli, work: Path, write: Write) -> None:
+    spec = write("spec/sky.yaml", SPEC)
+    for out in ("a", "b"):
+        assert cli("plan", spec, "--out", out, cwd=work).returncode == 0
+    why = "rules not checked: no sky.yaml beside b (or above it); pass --spec"
+    md = cli("diff", "a", "b", "--format", "markdown", cwd=work)
+    assert md.returncode == 0, md.stderr
+    assert f"⚠️ {why}" in md.stdout and "every rule holds" not in md.stdout
+    data = json.loads(cli("diff", "a", "b", "--format", "json", cwd=work).stdout)
+    assert (data["rules"], data["rules_unchecked"]) == ([], why)
+    assert why in cli("diff", "a", "b", cwd=work).stdout
+    checked = cli("diff", "a", "b", "--spec", spec, "--format", "markdown", cwd=work)
+    assert "✅ every rule holds" in checked.stdout and "rules not checked" not in checked.stdout
+
+
+def test_diff_of_two_different_stacks_warns_but_diffs(cli: Cli, work: Path, write: Write) -> None:
+    spec = write("work/sky.yaml", SPEC)
+    other = write("other/sky.yaml", SPEC.replace("name: promo", "name: other"))
+    assert cli("plan", spec, "--out", "old", cwd=work).returncode == 0
+    assert cli("plan", other, "--out", "new", cwd=work).returncode == 0
+    md = cli("diff", "old", "new", "--spec", other, "--format", "markdown", cwd=work)
+    assert md.returncode == 0, md.stderr
+    assert "warning: comparing two different stacks: promo (old) and other (new)" in md.stderr
+    title = md.stdout.splitlines()[1]
+    assert title.startswith("### skyplan · `other` · ") and "different stack" in title
+    assert "compared with `promo`" in title
+    table = cli("diff", "old", "new", "--spec", other, cwd=work)
+    assert table.returncode == 0 and "warning: comparing two different stacks" in table.stderr
+    # environments of one spec are compared on purpose (promotion): no warning
+    for env in ("staging", "prod"):
+        assert cli("plan", spec, "--env", env, cwd=work).returncode == 0
+    pair = ("stacks/promo/staging", "stacks/promo/prod")
+    envs = cli("diff", *pair, "--spec", spec, "--format", "markdown", cwd=work)
+    assert envs.returncode == 0 and "warning" not in envs.stderr
+    assert "different stack" not in envs.stdout and "budget $100.00" in envs.stdout  # prod's rules

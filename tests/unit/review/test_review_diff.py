@@ -1,0 +1,69 @@
+"""The review of a change in every format: what a reviewer must see, and the size limit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from skyplan.cli.render_diff import print_diff
+from skyplan.plan import Placement, Plan, SolverInfo, Transfer, plan_to_json
+from skyplan.review.diff import StackDiff, diff_stacks
+from skyplan.review.diff_markdown import diff_dict, diff_markdown
+
+
+def place(job: str, region: str, nodes: int = 1, hours: int = 2) -> Placement:
+    cloud, name = region.split(":")
+    rate = Decimal("0.5")
+    return Placement(job, cloud, name, "m.large", False, nodes, Decimal(hours), rate,
+                     rate * nodes * hours)  # fmt: skip
+
+
+def copy(dataset: str, src: str, dst: str, gb: int = 20) -> Transfer:
+    return Transfer(dataset, src, dst, Decimal(gb), Decimal("0.02"), Decimal("0.02") * gb)
+
+
+def plan(stack: str, placements: list[Placement], transfers: list[Transfer]) -> Plan:
+    return Plan(stack, tuple(placements), tuple(transfers), SolverInfo("OPTIMAL"))
+
+
+def files(p: Plan) -> dict[str, str]:
+    return {"plan.json": plan_to_json(p)}
+
+
+#: `prep` moves to GCP, so its output `clean` is copied to `train` from there; `train` doubles.
+OLD = plan("promo", [place("prep", "aws:eu-west-1"), place("train", "aws:us-east-1")],
+           [copy("clean", "aws:eu-west-1", "aws:us-east-1")])  # fmt: skip
+NEW = plan("promo", [place("prep", "gcp:europe-west3"), place("train", "aws:us-east-1", nodes=2)],
+           [copy("clean", "gcp:europe-west3", "aws:us-east-1", gb=25)])  # fmt: skip
+
+
+def terminal(d: StackDiff, capsys: pytest.CaptureFixture[str]) -> str:
+    print_diff(d, "old")
+    return capsys.readouterr().out
+
+
+def test_rules_not_checked_is_said_in_every_format(capsys: pytest.CaptureFixture[str]) -> None:
+    why = "rules not checked: no sky.yaml beside new (or above it); pass --spec"
+    d = diff_stacks(files(OLD), files(NEW), None, None, why)
+    assert d.rules == () and d.unchecked == why
+    assert f"⚠️ {why}\n" in diff_markdown(d, "old")
+    assert diff_dict(d, "old")["rules_unchecked"] == why
+    assert why in terminal(d, capsys)
+    assert diff_stacks(files(OLD), files(NEW)).unchecked  # never silent, even without a reason
+
+
+def test_two_different_stacks_are_flagged_but_still_diffed() -> None:
+    other = plan("analytics", list(OLD.placements), list(OLD.transfers))
+    d = diff_stacks(files(other), files(NEW))
+    assert d.other_stack == "analytics"
+    md = diff_markdown(d, "old")
+    title = md.splitlines()[1]
+    assert "⚠️ different stack: compared with `analytics`" in title
+    assert "| `train` | changed |" in md
+    assert diff_dict(d, "old")["previous_stack"] == "analytics"
+    # two environments of one spec are no mistake
+    dev, prod = plan("promo-dev", [], []), plan("promo-prod", [], [])
+    names = {"promo", "promo-dev", "promo-prod"}
+    assert diff_stacks(files(dev), files(prod), same_stack=names).other_stack is None
+    assert diff_stacks(files(dev), files(prod)).other_stack == "promo-dev"
