@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from skyplan.plan import Placement, Transfer
-from skyplan.review.diff import StackDiff
+from skyplan.plan import Placement
+from skyplan.review.diff import StackDiff, TransferChange
 from skyplan.units import fmt_usd, round_usd
 
 #: GitHub refuses comments over 65,536 characters; stay clear of it.
@@ -21,19 +22,34 @@ def signed(amount: Decimal) -> str:
     return ("+" if amount > 0 else "-") + fmt_usd(abs(amount))
 
 
-def _where(p: Placement | None) -> str:
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def where_text(p: Placement | None, code: Callable[[str], str] = _code) -> str:
+    """Where a job runs and how much of it: region, instance, nodes and hours."""
     if p is None:
         return "—"
     size = f"{p.nodes} node{'s' if p.nodes != 1 else ''} × {float(p.hours):g} h"
-    return f"`{p.region_key}` {p.instance_type}{' spot' if p.spot else ''}, {size}"
+    return f"{code(p.region_key)} {p.instance_type}{' spot' if p.spot else ''}, {size}"
 
 
-def _gb(t: Transfer | None) -> str:
+def source_text(c: TransferChange, code: Callable[[str], str] = _code) -> str:
+    """Where a copy is read from; `old → new` when its source moved."""
+    a, b = c.old, c.new
+    if a is not None and b is not None and a.src != b.src:
+        return f"{code(a.src)} → {code(b.src)}"
+    t = b or a
+    return "—" if t is None else code(t.src)
+
+
+def gb_text(c: TransferChange) -> str:
+    """GB copied; `old → new` when the amount changed."""
+    a, b = c.old, c.new
+    if a is not None and b is not None and a.gb != b.gb:
+        return f"{float(a.gb):g} → {float(b.gb):g}"
+    t = b or a
     return "" if t is None else f"{float(t.gb):g}"
-
-
-def _route(t: Transfer | None) -> str:
-    return "—" if t is None else f"`{t.src}` → `{t.dst}`"
 
 
 def headline(d: StackDiff, against: str) -> list[str]:
@@ -80,18 +96,18 @@ def _sections(d: StackDiff, limit: int | None) -> list[str]:
     out: list[str] = []
     if d.placements:
         rows = [
-            [f"`{c.job}`", c.kind, _where(c.old), _where(c.new), signed(c.delta)]
+            [f"`{c.job}`", c.kind, where_text(c.old), where_text(c.new), signed(c.delta)]
             for c in d.placements
         ]
         out += ["", "**Placements**", ""]
         out += _table(["job", "change", "from", "to", "cost change"], rows, limit)
     if d.transfers:
         rows = [
-            [f"`{c.dataset}`", c.kind, _route(c.old or c.new), _gb(c.new or c.old), signed(c.delta)]
+            [f"`{c.dataset}`", c.kind, source_text(c), f"`{c.dst}`", gb_text(c), signed(c.delta)]
             for c in d.transfers
         ]
         out += ["", "**Transfers**", ""]
-        out += _table(["data set", "change", "route", "GB", "cost change"], rows, limit)
+        out += _table(["data set", "change", "from", "to", "GB", "cost change"], rows, limit)
     if d.modules:
         rows = [[f"`{m.cloud}/`", str(len(m.added)), str(len(m.changed)), str(len(m.destroyed))]
                 for m in d.modules]  # fmt: skip
@@ -164,7 +180,11 @@ def diff_dict(d: StackDiff, against: str) -> dict[str, Any]:
             for c in d.placements
         ],
         "transfers": [
-            {"dataset": c.dataset, "to": c.dst, "change": c.kind, "change_usd": round_usd(c.delta)}
+            {"dataset": c.dataset, "to": c.dst, "change": c.kind, "change_usd": round_usd(c.delta),
+             "from_before": c.old.src if c.old else None,
+             "from_after": c.new.src if c.new else None,
+             "gb_before": float(c.old.gb) if c.old else None,
+             "gb_after": float(c.new.gb) if c.new else None}
             for c in d.transfers
         ],
         "terraform": [

@@ -8,7 +8,7 @@ import pytest
 
 from skyplan.cli.render_diff import print_diff
 from skyplan.plan import Placement, Plan, SolverInfo, Transfer, plan_to_json
-from skyplan.review.diff import StackDiff, diff_stacks
+from skyplan.review.diff import ModuleChanges, StackDiff, diff_stacks
 from skyplan.review.diff_markdown import diff_dict, diff_markdown
 
 
@@ -41,6 +41,44 @@ NEW = plan("promo", [place("prep", "gcp:europe-west3"), place("train", "aws:us-e
 def terminal(d: StackDiff, capsys: pytest.CaptureFixture[str]) -> str:
     print_diff(d, "old")
     return capsys.readouterr().out
+
+
+def test_a_copy_whose_source_moved_shows_old_and_new_source(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    d = diff_stacks(files(OLD), files(NEW))
+    [c] = d.transfers
+    assert c.kind == "changed"
+    md = diff_markdown(d, "old")
+    assert (
+        "| `clean` | changed | `aws:eu-west-1` → `gcp:europe-west3` | `aws:us-east-1` | 20 → 25 |"
+        in md
+    )
+    [row] = diff_dict(d, "old")["transfers"]
+    assert (row["from_before"], row["from_after"]) == ("aws:eu-west-1", "gcp:europe-west3")
+    assert (row["gb_before"], row["gb_after"]) == (20, 25)
+    out = terminal(d, capsys)
+    assert "aws:eu-west-1 → gcp:europe-west3" in out and "20 → 25" in out
+
+
+def test_the_terminal_shows_what_changed_and_the_full_tables(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    d = diff_stacks(files(OLD), files(NEW))
+    out = terminal(d, capsys)
+    # a changed placement: its size before and after, not the same region twice
+    assert "aws:us-east-1 m.large, 1 node × 2 h" in out
+    assert "aws:us-east-1 m.large, 2 nodes × 2 h" in out
+    assert "gcp:europe-west3 m.large, 1 node × 2 h" in out  # prep moved
+    # the whole new plan, as the markdown details hold it
+    full = out.split("All placements (2)", 1)[1]
+    assert "europe-west3" in full and "train" in full and "All transfers (1)" in full
+
+
+def test_the_terminal_lists_every_terraform_block(capsys: pytest.CaptureFixture[str]) -> None:
+    module = ModuleChanges("aws", ("aws_instance.a",), (), ("aws_instance.b",))
+    out = terminal(StackDiff(OLD, NEW, (), (), (module,), ()), capsys)
+    assert "+ aws: aws_instance.a" in out and "- aws: aws_instance.b" in out
 
 
 def test_rules_not_checked_is_said_in_every_format(capsys: pytest.CaptureFixture[str]) -> None:
