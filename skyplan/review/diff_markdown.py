@@ -7,12 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from skyplan.plan import Placement
-from skyplan.review.diff import StackDiff, TransferChange
+from skyplan.review.diff import RuleCheck, StackDiff, TransferChange
 from skyplan.units import fmt_usd, round_usd
 
 #: GitHub refuses comments over 65,536 characters; stay clear of it.
 LIMIT = 65_000
 MARKER = "<!-- skyplan:{stack} -->"
+#: Longest rule line of a summarised comment (an `avoid` list can be very long).
+RULE_CHARS = 300
 
 
 def signed(amount: Decimal) -> str:
@@ -50,6 +52,14 @@ def gb_text(c: TransferChange) -> str:
         return f"{float(a.gb):g} → {float(b.gb):g}"
     t = b or a
     return "" if t is None else f"{float(t.gb):g}"
+
+
+def clip(text: str, chars: int = RULE_CHARS) -> str:
+    """`text`, cut at a word with `…` when longer than `chars`."""
+    if len(text) <= chars:
+        return text
+    cut = text[: chars - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + " …"
 
 
 def headline(d: StackDiff, against: str) -> list[str]:
@@ -113,10 +123,38 @@ def _sections(d: StackDiff, limit: int | None) -> list[str]:
                 for m in d.modules]  # fmt: skip
         out += ["", "**Terraform** (generated modules)", ""]
         out += _table(["module", "add", "change", "destroy"], rows, None)
+    return out + rule_lines(d, limit)
+
+
+def _mark(r: RuleCheck, chars: int | None) -> str:
+    return f"{'✅' if r.ok else '❌'} {r.text if chars is None else clip(r.text, chars)}"
+
+
+def rules_summary(d: StackDiff) -> str:
+    """One line counting the rule lines that hold and those broken."""
+    broken = sum(1 for r in d.rules if not r.ok)
+    return f"**Rules:** {len(d.rules) - broken} holding, {broken} broken"
+
+
+def rule_lines(d: StackDiff, limit: int | None) -> list[str]:
+    """Why the rules were not checked, or one line per rule; summarised (at most `limit` broken
+    rules, each line clipped, and a count) when the comment must shrink."""
     if d.unchecked:
-        out += ["", f"⚠️ {d.unchecked}"]
-    if d.rules:
-        out += [""] + [f"{'✅' if r.ok else '❌'} {r.text}" for r in d.rules]
+        return ["", f"⚠️ {d.unchecked}"]
+    if not d.rules:
+        return []
+    if limit is None:
+        return [""] + [_mark(r, None) for r in d.rules]
+    broken = sum(1 for r in d.rules if not r.ok)
+    shown = (f" (the first {limit} shown)" if limit else " (none shown)") if broken > limit else ""
+    out = ["", rules_summary(d) + shown]
+    left = limit
+    for r in d.rules:
+        if r.ok or left > 0:
+            out.append(_mark(r, RULE_CHARS))
+            left -= not r.ok
+    if broken > limit:
+        out.append(f"❌ … {broken - limit} more broken rules (`--format json` lists them all)")
     return out
 
 
@@ -155,14 +193,20 @@ def diff_markdown(d: StackDiff, against: str, limit_chars: int = LIMIT) -> str:
         body = headline(d, against) + _sections(d, rows) + _details(d, rows)
         if rows is not None:
             note = (
-                f"_Summarised to stay under GitHub's comment limit: tables show at most {rows} "
-                "rows. `skyplan diff OLD NEW --format table` shows them all._"
+                f"_Summarised to stay under GitHub's comment limit: tables and broken rules "
+                f"show at most {rows} rows. `skyplan diff OLD NEW --format table` shows them all._"
             )
             body += ["", note]
         text = "\n".join(body) + "\n"
         if len(text) <= limit_chars:
             return text
-    return text[: limit_chars - 200] + "\n\n_Cut to stay under GitHub's comment limit._\n"
+    # still too long (an enormous headline): the headline clipped and the counts alone
+    head = [clip(line, limit_chars // 8) for line in headline(d, against)]
+    tail = (
+        [clip(d.unchecked or rules_summary(d), limit_chars // 8)] if d.unchecked or d.rules else []
+    )
+    note = "_Summarised to stay under GitHub's comment limit: only the totals are shown._"
+    return "\n".join([*head, "", *tail, "", note]) + "\n"
 
 
 def diff_dict(d: StackDiff, against: str) -> dict[str, Any]:

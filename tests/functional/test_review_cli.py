@@ -158,6 +158,27 @@ def test_a_huge_diff_stays_under_githubs_comment_limit(cli: Cli, work: Path, wri
     assert len(proc.stdout) <= 65_000
     assert "Summarised to stay under GitHub's comment limit" in proc.stdout
     assert "more rows" in proc.stdout
+    # rules that alone exceed the limit: every job breaks a 60-region avoid list (and its
+    # allow-list) under a strict spec; they are summarised too, never cut mid-line
+    from skyplan.catalog import load_embedded_catalog
+
+    gcp = sorted(r.key for r in load_embedded_catalog().regions if r.cloud == "gcp")
+    avoid = ", ".join(f'"{key}"' for key in gcp)
+    policy = f"policy: {{avoid: [{avoid}], jurisdictions: [EU, US]}}\njobs:\n"
+    text = spec.read_text().replace('regions: ["gcp:*"]', 'regions: ["aws:*"]')
+    strict = write("strict/sky.yaml", text.replace("jobs:\n", policy, 1))
+    strict_md = cli("diff", "old", "new", "--spec", strict, "--format", "markdown", cwd=work)
+    assert strict_md.returncode == 0, strict_md.stderr
+    text = strict_md.stdout
+    broken = json.loads(cli("diff", "old", "new", "--spec", strict, "-f", "json", cwd=work).stdout)
+    assert sum(len(r["text"]) for r in broken["rules"]) > 65_000
+    assert len(text) <= 65_000 and text.endswith("._\n")
+    tail = text.splitlines()[-1]
+    assert tail.startswith("_Summarised to stay under GitHub's comment limit") and tail.endswith(
+        "_"
+    )
+    assert "broken (the first" in text and "more broken rules" in text
+    assert text.count("<details>") == text.count("</details>") and text.count("```") % 2 == 0
 
 
 def test_inside_the_stack_folder_the_stack_is_the_specs_folder(

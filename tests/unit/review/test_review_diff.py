@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 
 from skyplan.cli.render_diff import print_diff
 from skyplan.plan import Placement, Plan, SolverInfo, Transfer, plan_to_json
-from skyplan.review.diff import ModuleChanges, StackDiff, diff_stacks
-from skyplan.review.diff_markdown import diff_dict, diff_markdown
+from skyplan.review.diff import ModuleChanges, RuleCheck, StackDiff, diff_stacks
+from skyplan.review.diff_markdown import LIMIT, diff_dict, diff_markdown
 
 
 def place(job: str, region: str, nodes: int = 1, hours: int = 2) -> Placement:
@@ -105,3 +106,45 @@ def test_two_different_stacks_are_flagged_but_still_diffed() -> None:
     names = {"promo", "promo-dev", "promo-prod"}
     assert diff_stacks(files(dev), files(prod), same_stack=names).other_stack is None
     assert diff_stacks(files(dev), files(prod)).other_stack == "promo-dev"
+
+
+def huge_rules(jobs: int = 400) -> tuple[RuleCheck, ...]:
+    """Every job breaks a long avoid list and jurisdiction list (hundreds of KB of rule lines)."""
+    avoid = ", ".join(f"aws:region-{i:03d}" for i in range(60))
+    lands = ", ".join(f"J{i:03d}" for i in range(60))
+    broken = []
+    for i in range(jobs):
+        broken.append(
+            RuleCheck(False, f"job job-{i:03d} in aws:us-east-1 breaks policy.avoid: [{avoid}]")
+        )
+        broken.append(
+            RuleCheck(
+                False, f"job job-{i:03d} in aws:us-east-1 breaks policy.jurisdictions: [{lands}]"
+            )
+        )
+    return (*broken, RuleCheck(True, "budget $10.00: $3.00 to spare"))  # fmt: skip
+
+
+def test_huge_rule_lists_are_summarised_under_the_limit() -> None:
+    d = diff_stacks(files(OLD), files(NEW))
+    d = StackDiff(d.old, d.new, d.placements, d.transfers, d.modules, huge_rules())
+    assert sum(len(r.text) for r in d.rules) > 2 * LIMIT
+    md = diff_markdown(d, "old")
+    assert len(md) <= LIMIT and md.endswith("\n")
+    lines = md.splitlines()
+    assert lines[-1].startswith("_Summarised") and lines[-1].endswith("_")
+    assert "**Rules:** 1 holding, 800 broken" in md
+    assert "more broken rules" in md and "✅ budget $10.00: $3.00 to spare" in md
+    assert "| `train` | changed |" in md and "</details>" in md  # the tables survive
+    assert md.count("<details>") == md.count("</details>") and md.count("```") % 2 == 0
+    # every rule line is whole or clipped at a word with an ellipsis, never cut mid-line
+    assert all(len(line) <= 310 for line in lines if line.startswith(("❌", "✅")))
+
+
+def test_an_absurd_headline_still_gives_a_whole_comment() -> None:
+    d = diff_stacks(files(OLD), files(NEW))
+    d = StackDiff(d.old, d.new, d.placements, d.transfers, d.modules, huge_rules())
+    md = diff_markdown(d, "x" * 70_000)
+    assert len(md) <= LIMIT
+    assert md.splitlines()[-1].startswith("_Summarised") and "800 broken" in md
+    json.dumps(diff_dict(d, "old"))  # the machine view keeps everything
