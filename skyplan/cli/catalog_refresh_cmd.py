@@ -169,7 +169,11 @@ def quotas(
         for region, why in r.failed:
             typer.echo(f"warning: {r.cloud}:{region} quotas not read ({why})", err=True)
     rows = len(found.text.splitlines()) - 1
-    typer.echo(f"Wrote {out / 'quotas.csv'}: {rows} limit{'' if rows == 1 else 's'}")
+    skipped = sum(len(r.skipped) for r in found.results)
+    extra = (
+        f" ({skipped} region{'' if skipped == 1 else 's'} skipped: not enabled)" if skipped else ""
+    )
+    typer.echo(f"Wrote {out / 'quotas.csv'}: {rows} limit{'' if rows == 1 else 's'}{extra}")
 
 
 def diff(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any
 
+from skyplan.catalog.refresh.aws_account import (
+    NOT_ENABLED,
+    AccountRegions,
+    AwsClients,
+    aws_credentials,
+)
 from skyplan.catalog.refresh.families import (
     AWS_FALLBACK,
     AWS_TYPE_PATTERNS,
@@ -18,119 +22,23 @@ from skyplan.catalog.refresh.families import (
 )
 from skyplan.catalog.refresh.model import (
     CloudResult,
-    CredentialError,
     EgressFinding,
     PricedOffering,
     Progress,
     RegionResult,
     median_rate,
-    missing_sdk,
     rate_detail,
     region_error,
     sdk_versions,
 )
 
 SOURCE_ID = "aws-api"
-PRICING_REGION = "us-east-1"  # the Price List API is served from a few regions; it prices all
 API = (
     "AWS Price List Query API (pricing.get_products, AmazonEC2: Linux, shared tenancy, on demand) "
     "with EC2 describe_instance_types, describe_instance_type_offerings (LocationType=region) "
     "and describe_spot_price_history (Linux/UNIX, the dearest availability zone)"
 )
 EGRESS_API = "AWS Price List Query API (pricing.get_products, AWSDataTransfer)"
-# Codes that mean the credentials themselves are bad, whatever the region: abort the cloud.
-CREDENTIAL_CODES = frozenset(
-    {
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "RequestExpired",
-        "AccessDeniedException",
-    }
-)
-# EC2 answers AuthFailure for bad credentials, and also in an opt-in region not enabled.
-FIRST_CALL_CODES = CREDENTIAL_CODES | {"AuthFailure"}
-ENABLED = frozenset({"opt-in-not-required", "opted-in"})
-
-
-class AwsClients(Protocol):
-    """Where the refresh gets its boto3 clients (tests pass stubbed ones)."""
-
-    def pricing(self) -> Any:
-        """The Price List client."""
-
-    def ec2(self, region: str) -> Any:
-        """An EC2 client for `region`."""
-
-
-@dataclass(frozen=True)
-class Boto3Clients:
-    """Clients from one boto3 session: the standard credential chain, standard retries."""
-
-    session: Any
-
-    @classmethod
-    def default(cls) -> Boto3Clients:
-        """A session from the environment, profile, SSO or instance role."""
-        try:
-            import boto3  # type: ignore[import-untyped]
-        except ImportError as exc:
-            raise missing_sdk("aws") from exc
-        with aws_credentials():  # a named profile that does not exist fails here
-            return cls(boto3.session.Session())
-
-    def _config(self) -> Any:
-        from botocore.config import Config  # type: ignore[import-untyped]
-
-        return Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=60)
-
-    def pricing(self) -> Any:
-        """The Price List client (us-east-1)."""
-        return self.session.client("pricing", region_name=PRICING_REGION, config=self._config())
-
-    def ec2(self, region: str) -> Any:
-        """An EC2 client for `region`."""
-        return self.session.client("ec2", region_name=region, config=self._config())
-
-
-def _code(exc: Any) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def _no_credentials() -> tuple[type[Exception], ...]:
-    from botocore import exceptions as bx  # type: ignore[import-untyped]
-
-    return (
-        bx.NoCredentialsError,
-        bx.PartialCredentialsError,
-        bx.ProfileNotFound,
-        bx.CredentialRetrievalError,
-        bx.TokenRetrievalError,
-        bx.SSOError,
-    )
-
-
-def is_credential_problem(exc: BaseException, codes: frozenset[str] = CREDENTIAL_CODES) -> bool:
-    """True when an exception is about the credentials, not about one region."""
-    return isinstance(exc, _no_credentials()) or _code(exc) in codes
-
-
-@contextmanager
-def aws_credentials() -> Iterator[None]:
-    """Turn botocore's missing, expired or refused credentials into a CredentialError."""
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
-
-    try:
-        yield
-    except _no_credentials() as exc:
-        raise CredentialError("aws", exc) from exc
-    except ClientError as exc:
-        if _code(exc) in CREDENTIAL_CODES:
-            raise CredentialError("aws", exc, denied=_code(exc) == "AccessDeniedException") from exc
-        raise
 
 
 def fetch_aws(
@@ -141,27 +49,26 @@ def fetch_aws(
     now: datetime,
 ) -> CloudResult:
     """Prices and shapes of the shipped families in each region; a failing region is recorded."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
     with aws_credentials():
-        enabled = _enabled_regions(clients)
+        account = AccountRegions.read(clients)
         pricing = clients.pricing()
         results: list[RegionResult] = []
         egress: dict[str, list[Decimal]] = {}
         notes: list[str] = []
         for region in regions:
-            if enabled is not None and region not in enabled:
-                results.append(RegionResult("aws", region, skipped="not enabled in this account"))
-                progress("aws", region, "skipped: an opt-in region not enabled in this account")
+            if account.skip("aws", region, progress):
+                results.append(RegionResult("aws", region, skipped=NOT_ENABLED))
                 continue
             try:
                 offers = _region_offerings(pricing, clients.ec2(region), region, now)
             except (ClientError, BotoCoreError) as exc:
-                if is_credential_problem(exc):
-                    raise
+                account.failed(exc)
                 results.append(RegionResult("aws", region, error=region_error(exc)))
                 progress("aws", region, f"failed: {region_error(exc)}")
                 continue
+            account.worked()
             results.append(RegionResult("aws", region, offers))
             spot = sum(o.spot_price is not None for o in offers)
             progress("aws", region, f"{len(offers)} offerings ({spot} with spot)")
@@ -169,9 +76,9 @@ def fetch_aws(
                 for scope, rate in _egress_rates(pricing, region, continent_of):
                     egress.setdefault(scope, []).append(rate)
             except (ClientError, BotoCoreError) as exc:
-                if is_credential_problem(exc):
-                    raise
+                account.failed(exc)
                 notes.append(f"egress prices of {region} not read: {region_error(exc)}")
+        account.settle()
     findings = tuple(
         EgressFinding(scope, mid, rate_detail(values, "region rates, first paid tier"))
         for scope, values in sorted(egress.items())
@@ -186,23 +93,6 @@ def fetch_aws(
         egress=findings,
         egress_api=EGRESS_API,
         notes=tuple(notes),
-    )
-
-
-def _enabled_regions(clients: AwsClients) -> frozenset[str] | None:
-    """Regions this account may use (opt-in regions only once enabled); None if unknown."""
-    from botocore.exceptions import ClientError
-
-    try:
-        found = clients.ec2(PRICING_REGION).describe_regions(AllRegions=True)
-    except ClientError as exc:
-        if _code(exc) in FIRST_CALL_CODES:
-            raise CredentialError("aws", exc) from exc
-        return None
-    return frozenset(
-        r["RegionName"]
-        for r in found.get("Regions", [])
-        if r.get("OptInStatus", "opt-in-not-required") in ENABLED
     )
 
 

@@ -107,7 +107,7 @@ def rate_detail(values: list[Decimal], what: str) -> str:
 CREDENTIAL_HINTS = {
     "aws": "run `aws configure` (or `aws sso login`), or set AWS_PROFILE to a profile with "
     "credentials; the refresh needs pricing:GetProducts and ec2:Describe* "
-    "(quotas: servicequotas:GetServiceQuota)",
+    "(quotas: servicequotas:GetServiceQuota; ec2:DescribeRegions to skip regions not enabled)",
     "gcp": "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS "
     "to a service account key file; enable the Cloud Billing API (cloudbilling.googleapis.com) "
     "in the project (quotas: the Compute Engine API and GOOGLE_CLOUD_PROJECT)",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skyplan.catalog.refresh.families import (
     AWS_GPU_QUOTAS,
@@ -21,6 +21,9 @@ from skyplan.catalog.refresh.families import (
 )
 from skyplan.catalog.refresh.model import CredentialError, Progress, missing_sdk, region_error
 from skyplan.errors import InputError
+
+if TYPE_CHECKING:
+    from skyplan.catalog.refresh.aws_account import AwsClients
 
 QUOTA_HEADER = ("cloud", "region", "resource", "limit", "source")
 GCP_REGIONS_URL = "https://compute.googleapis.com/compute/v1/projects/{project}/regions"
@@ -44,27 +47,15 @@ class QuotaRow:
 
 @dataclass(frozen=True)
 class QuotaResult:
-    """A cloud's quota rows, and the regions whose quotas could not be read."""
+    """A cloud's quota rows, the regions whose quotas could not be read, and those skipped."""
 
     cloud: str
     rows: tuple[QuotaRow, ...]
     failed: tuple[tuple[str, str], ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (region, why): not read, and not a failure
 
 
 # --- AWS -------------------------------------------------------------------------------------
-
-
-def aws_quota_clients() -> Callable[[str], Any]:
-    """A Service Quotas client per region, from boto3's standard credential chain."""
-    try:
-        import boto3  # type: ignore[import-untyped]
-    except ImportError as exc:
-        raise missing_sdk("aws") from exc
-    from skyplan.catalog.refresh.aws import aws_credentials
-
-    with aws_credentials():  # a named profile that does not exist fails here
-        session = boto3.session.Session()
-    return lambda region: session.client("service-quotas", region_name=region)
 
 
 def _aws_value(client: Any, code: str) -> float:
@@ -77,30 +68,37 @@ def _aws_value(client: Any, code: str) -> float:
 
 
 def fetch_aws_quotas(
-    regions: Sequence[str], client_for: Callable[[str], Any], progress: Progress
+    regions: Sequence[str], clients: AwsClients, progress: Progress
 ) -> QuotaResult:
-    """vCPU limits of the on-demand Standard, G and P classes of each region."""
+    """vCPU limits of the on-demand Standard, G and P classes of each region the account has
+    enabled (opt-in regions it has not are skipped, as the price refresh skips them)."""
     from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-    from skyplan.catalog.refresh.aws import aws_credentials, is_credential_problem
+    from skyplan.catalog.refresh.aws_account import NOT_ENABLED, AccountRegions, aws_credentials
 
     rows: list[QuotaRow] = []
     failed: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
     with aws_credentials():
+        account = AccountRegions.read(clients)
         for region in regions:
+            if account.skip("aws", region, progress):
+                skipped.append((region, NOT_ENABLED))
+                continue
             try:
-                client = client_for(region)
+                client = clients.service_quotas(region)
                 values = {code: _aws_value(client, code) for code in AWS_QUOTA_NAMES}
             except (ClientError, BotoCoreError) as exc:
-                if is_credential_problem(exc):
-                    raise
+                account.failed(exc)
                 failed.append((region, region_error(exc)))
                 progress("aws", region, f"failed: {region_error(exc)}")
                 continue
+            account.worked()
             found = _aws_rows(region, values)
             rows += found
             progress("aws", region, _limits(len(found)))
-    return QuotaResult("aws", tuple(rows), tuple(failed))
+        account.settle()
+    return QuotaResult("aws", tuple(rows), tuple(failed), tuple(skipped))
 
 
 def _aws_rows(region: str, values: dict[str, float]) -> list[QuotaRow]:

@@ -75,7 +75,8 @@ def default_fetchers(
     """Fetchers that build their SDK clients from each cloud's standard credential chain."""
 
     def aws(regions: tuple[str, ...], progress: Progress) -> CloudResult:
-        from skyplan.catalog.refresh.aws import Boto3Clients, fetch_aws
+        from skyplan.catalog.refresh.aws import fetch_aws
+        from skyplan.catalog.refresh.aws_account import Boto3Clients
 
         return fetch_aws(regions, dict(continent_of), Boto3Clients.default(), progress, now)
 
@@ -150,7 +151,9 @@ def default_quota_fetchers(subscription: str | None) -> dict[str, QuotaFetcher]:
     from skyplan.catalog.refresh import quotas as q
 
     def aws(regions: tuple[str, ...], progress: Progress) -> q.QuotaResult:
-        return q.fetch_aws_quotas(regions, q.aws_quota_clients(), progress)
+        from skyplan.catalog.refresh.aws_account import Boto3Clients
+
+        return q.fetch_aws_quotas(regions, Boto3Clients.default(), progress)
 
     def gcp(regions: tuple[str, ...], progress: Progress) -> q.QuotaResult:
         session, project = q.gcp_session()

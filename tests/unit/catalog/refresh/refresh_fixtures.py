@@ -209,38 +209,45 @@ def ec2_type(itype: str) -> dict[str, Any]:
 
 @dataclass
 class StubbedAws:
-    """AwsClients backed by Stubbers; `ec2(region)` hands out one stubbed client per region."""
+    """AwsClients backed by Stubbers: one stubbed client per service and region."""
 
     session: Any = field(default_factory=aws_session)
-    ec2s: dict[str, Any] = field(default_factory=dict)
+    clients: dict[tuple[str, str], tuple[Any, Stubber]] = field(default_factory=dict)
     stubs: list[Stubber] = field(default_factory=list)
-    pricing_client: Any = None
 
     def __post_init__(self) -> None:
-        self.pricing_client = self.session.client("pricing", region_name="us-east-1")
-        self.pricing_stub = self._stub(self.pricing_client)
+        self.pricing_stub = self.stub("pricing", "us-east-1")
 
-    def _stub(self, client: Any) -> Stubber:
-        stub = Stubber(client)
-        stub.activate()
-        self.stubs.append(stub)
-        return stub
+    def client(self, service: str, region: str) -> Any:
+        """The stubbed `service` client of `region` (made on first use)."""
+        if (service, region) not in self.clients:
+            client = self.session.client(service, region_name=region)
+            stub = Stubber(client)
+            stub.activate()
+            self.stubs.append(stub)
+            self.clients[(service, region)] = (client, stub)
+        return self.clients[(service, region)][0]
+
+    def stub(self, service: str, region: str) -> Stubber:
+        """The Stubber of `region`'s `service` client."""
+        self.client(service, region)
+        return self.clients[(service, region)][1]
 
     def pricing(self) -> Any:
         """The stubbed Price List client."""
-        return self.pricing_client
+        return self.client("pricing", "us-east-1")
 
     def ec2(self, region: str) -> Any:
         """The stubbed EC2 client of `region`."""
-        if region not in self.ec2s:
-            client = self.session.client("ec2", region_name=region)
-            self.ec2s[region] = (client, self._stub(client))
-        return self.ec2s[region][0]
+        return self.client("ec2", region)
+
+    def service_quotas(self, region: str) -> Any:
+        """The stubbed Service Quotas client of `region`."""
+        return self.client("service-quotas", region)
 
     def ec2_stub(self, region: str) -> Stubber:
         """The Stubber of `region`'s EC2 client."""
-        self.ec2(region)
-        return self.ec2s[region][1]
+        return self.stub("ec2", region)
 
     def assert_done(self) -> None:
         """Every queued response was asked for."""

@@ -15,7 +15,8 @@ from refresh_fixtures import (
     stubbed_aws,
 )
 
-from skyplan.catalog.refresh.aws import Boto3Clients, fetch_aws
+from skyplan.catalog.refresh.aws import fetch_aws
+from skyplan.catalog.refresh.aws_account import Boto3Clients
 from skyplan.catalog.refresh.model import CredentialError, RegionResult
 
 Seen = list[tuple[str, str, str]]
@@ -183,3 +184,46 @@ def test_absent_credentials_from_the_real_chain() -> None:
         _run(Boto3Clients.default(), ("eu-west-1",))  # type: ignore[arg-type]
     assert info.value.message == "no usable AWS credentials: Unable to locate credentials"
     assert "AWS_PROFILE" in (info.value.hint or "")
+
+
+def _regions_denied(aws: StubbedAws) -> None:
+    aws.ec2_stub("us-east-1").add_client_error(
+        "describe_regions",
+        service_error_code="UnauthorizedOperation",
+        service_message="You are not authorized to perform this operation.",
+        http_status_code=403,
+    )
+
+
+def _auth_failure(aws: StubbedAws, region: str) -> None:
+    aws.ec2_stub(region).add_client_error(
+        "describe_instance_type_offerings",
+        service_error_code="AuthFailure",
+        service_message="AWS was not able to validate the provided access credentials",
+        http_status_code=401,
+    )
+
+
+def test_auth_failure_in_one_region_after_another_worked_fails_only_that_region() -> None:
+    # without ec2:DescribeRegions every region is tried: a not-enabled one answers AuthFailure
+    aws = StubbedAws()
+    _regions_denied(aws)
+    _auth_failure(aws, "me-south-1")
+    queue_region(aws, "eu-west-1")
+    result = _run(aws, ("me-south-1", "eu-west-1"))
+    me, eu = result.regions
+    assert me.error is not None and me.error.startswith("AuthFailure: ")
+    assert eu.ok
+    aws.assert_done()
+
+
+def test_auth_failure_in_every_region_is_the_credentials() -> None:
+    aws = StubbedAws()
+    _regions_denied(aws)
+    _auth_failure(aws, "me-south-1")
+    _auth_failure(aws, "eu-west-1")
+    with pytest.raises(CredentialError) as info:
+        _run(aws, ("me-south-1", "eu-west-1"))
+    assert info.value.message.startswith(
+        "no usable AWS credentials: An error occurred (AuthFailure)"
+    )

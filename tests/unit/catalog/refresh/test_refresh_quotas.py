@@ -10,8 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from azure_fixtures import azure_answer, azure_compute
-from botocore.stub import Stubber
-from refresh_fixtures import NOW, aws_session, fixture_fetchers
+from refresh_fixtures import NOW, StubbedAws, fixture_fetchers, queue_regions
 
 from skyplan.catalog.load import load_catalog
 from skyplan.catalog.refresh.model import CredentialError
@@ -44,11 +43,34 @@ def _quota(code: str, value: float) -> dict[str, Any]:
     }
 
 
-def _aws_clients(plan: dict[str, list[tuple[str, Any]]]) -> tuple[Any, list[Stubber]]:
-    session, clients, stubs = aws_session(), {}, []
+INVALID_TOKEN = "The security token included in the request is invalid."
+EXPIRED_TOKEN = "The security token included in the request is expired"
+
+
+def _aws(plan: dict[str, list[tuple[str, Any]]], regions: str = "listed") -> StubbedAws:
+    """Service Quotas answers per region, after EC2 describe_regions: `listed` (af-south-1 an
+    opt-in region not enabled) or `denied` (no ec2:DescribeRegions: every region is tried)."""
+    aws = StubbedAws()
+    if regions == "listed":
+        queue_regions(aws, opted_out=("af-south-1",))
+    else:
+        aws.ec2_stub("us-east-1").add_client_error(
+            "describe_regions",
+            service_error_code="UnauthorizedOperation",
+            service_message="You are not authorized to perform this operation.",
+            http_status_code=403,
+        )
+    errors = {
+        "error": ("ServiceException", "Service is unavailable", 500),
+        "expired": (
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+            403,
+        ),
+        "unrecognized": ("UnrecognizedClientException", INVALID_TOKEN, 400),
+    }
     for region, calls in plan.items():
-        client = session.client("service-quotas", region_name=region)
-        stub = Stubber(client)
+        stub = aws.stub("service-quotas", region)
         for code, value in calls:
             params = {"ServiceCode": "ec2", "QuotaCode": code}
             if value == "missing":
@@ -58,33 +80,33 @@ def _aws_clients(plan: dict[str, list[tuple[str, Any]]]) -> tuple[Any, list[Stub
                     expected_params=params,
                 )
                 stub.add_response("get_aws_default_service_quota", _quota(code, 0.0), params)
-            elif value == "error":
-                stub.add_client_error(
-                    "get_service_quota", service_error_code="ServiceException", http_status_code=500
-                )
-            elif value == "expired":
+            elif value in errors:
+                error, message, status = errors[value]
                 stub.add_client_error(
                     "get_service_quota",
-                    service_error_code="ExpiredTokenException",
-                    http_status_code=403,
+                    service_error_code=error,
+                    service_message=message,
+                    http_status_code=status,
+                    expected_params=params,
                 )
             else:
                 stub.add_response("get_service_quota", _quota(code, value), params)
-        stub.activate()
-        clients[region], stubs = client, [*stubs, stub]
-    return clients.__getitem__, stubs
+    return aws
+
+
+def _quiet(cloud: str, region: str, message: str) -> None:
+    """A progress sink."""
 
 
 def test_aws_quotas_applied_default_and_failing_region() -> None:
-    client_for, stubs = _aws_clients(
+    aws = _aws(
         {
             "eu-west-1": [(STANDARD, 64.0), (G, "missing"), (P, 96.0)],
             "us-east-1": [(STANDARD, "error")],
         }
     )
-    result = fetch_aws_quotas(("eu-west-1", "us-east-1"), client_for, lambda c, r, m: None)
-    for stub in stubs:
-        stub.assert_no_pending_responses()
+    result = fetch_aws_quotas(("eu-west-1", "us-east-1"), aws, _quiet)
+    aws.assert_done()
     limits = {r.resource: r.limit for r in result.rows}
     # vCPUs: every class summed; GPUs: the class's vCPUs over the fewest vCPUs per GPU
     assert limits == {
@@ -100,10 +122,50 @@ def test_aws_quotas_applied_default_and_failing_region() -> None:
     assert result.failed[0][0] == "us-east-1" and "ServiceException" in result.failed[0][1]
 
 
-def test_aws_expired_credentials() -> None:
-    client_for, _ = _aws_clients({"eu-west-1": [(STANDARD, "expired")]})
-    with pytest.raises(CredentialError):
-        fetch_aws_quotas(("eu-west-1",), client_for, lambda c, r, m: None)
+def test_aws_opt_in_region_not_enabled_is_skipped_not_the_cloud() -> None:
+    # every region of regions.csv, af-south-1 first: an opt-in region this account never enabled
+    aws = _aws({"eu-west-1": [(STANDARD, 64.0), (G, 8.0), (P, 0.0)]})
+    seen: list[tuple[str, str, str]] = []
+    result = fetch_aws_quotas(("af-south-1", "eu-west-1"), aws, lambda *e: seen.append(e))
+    aws.assert_done()  # af-south-1 was never called
+    assert {r.region for r in result.rows} == {"eu-west-1"}
+    assert result.skipped == (("af-south-1", "not enabled in this account"),)
+    assert result.failed == ()
+    assert ("aws", "af-south-1", "skipped: an opt-in region not enabled in this account") in seen
+
+
+def test_aws_unrecognized_client_in_one_region_fails_only_that_region() -> None:
+    # describe_regions is not allowed, so af-south-1 is tried and answers like bad credentials;
+    # eu-west-1 then proves the credentials: af-south-1 failed, not the cloud
+    aws = _aws(
+        {
+            "af-south-1": [(STANDARD, "unrecognized")],
+            "eu-west-1": [(STANDARD, 64.0), (G, 8.0), (P, 0.0)],
+        },
+        regions="denied",
+    )
+    result = fetch_aws_quotas(("af-south-1", "eu-west-1"), aws, _quiet)
+    aws.assert_done()
+    assert {r.region for r in result.rows} == {"eu-west-1"}
+    assert result.failed == (("af-south-1", f"UnrecognizedClientException: {INVALID_TOKEN}"),)
+
+
+def test_aws_unrecognized_client_everywhere_is_the_credentials() -> None:
+    aws = _aws(
+        {"af-south-1": [(STANDARD, "unrecognized")], "eu-west-1": [(STANDARD, "unrecognized")]},
+        regions="denied",
+    )
+    with pytest.raises(CredentialError) as info:
+        fetch_aws_quotas(("af-south-1", "eu-west-1"), aws, _quiet)
+    assert info.value.message.startswith("no usable AWS credentials: ")
+    assert "UnrecognizedClientException" in info.value.message
+
+
+def test_aws_expired_credentials_stop_the_cloud() -> None:
+    aws = _aws({"eu-west-1": [(STANDARD, "expired")]})
+    with pytest.raises(CredentialError) as info:
+        fetch_aws_quotas(("eu-west-1", "us-east-1"), aws, _quiet)
+    assert "ExpiredTokenException" in info.value.message
 
 
 class RecordedCompute(requests.adapters.BaseAdapter):
