@@ -26,6 +26,7 @@ from skyplan.catalog.refresh.model import (
     PricedOffering,
     Progress,
     RegionResult,
+    fetched_region,
     median_rate,
     rate_detail,
     region_error,
@@ -69,9 +70,9 @@ def fetch_aws(
                 progress("aws", region, f"failed: {region_error(exc)}")
                 continue
             account.worked()
-            results.append(RegionResult("aws", region, offers))
-            spot = sum(o.spot_price is not None for o in offers)
-            progress("aws", region, f"{len(offers)} offerings ({spot} with spot)")
+            results.append(fetched_region("aws", region, offers, progress))
+            if not results[-1].ok:
+                continue
             try:
                 for scope, rate in _egress_rates(pricing, region, continent_of):
                     egress.setdefault(scope, []).append(rate)

@@ -18,6 +18,7 @@ from skyplan.catalog.refresh.model import (
     PricedOffering,
     Progress,
     RegionResult,
+    fetched_region,
     median_rate,
     missing_sdk,
     rate_detail,
@@ -116,9 +117,9 @@ def fetch_azure(regions: Sequence[str], clients: AzureClients, progress: Progres
                 results.append(RegionResult("azure", region, error=region_error(exc)))
                 progress("azure", region, f"failed: {region_error(exc)}")
                 continue
-            spot = sum(o.spot_price is not None for o in offers)
-            results.append(RegionResult("azure", region, offers))
-            progress("azure", region, f"{len(offers)} offerings ({spot} with spot)")
+            results.append(fetched_region("azure", region, offers, progress))
+            if not results[-1].ok:
+                continue
             try:
                 for scope, rate in bandwidth_rates(clients.http, region).items():
                     egress.setdefault(scope, []).append(rate)

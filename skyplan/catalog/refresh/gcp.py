@@ -24,6 +24,7 @@ from skyplan.catalog.refresh.model import (
     PricedOffering,
     Progress,
     RegionResult,
+    fetched_region,
     median_rate,
     missing_sdk,
     rate_detail,
@@ -99,17 +100,7 @@ def fetch_gcp(regions: Sequence[str], client: Any, progress: Progress) -> CloudR
         return CloudResult("gcp", SOURCE_ID, API, _sdk(), failed)
     progress("gcp", "", f"{len(skus)} priced SKUs")
     index = _index(skus)
-    results = []
-    for region in regions:
-        offers = _region_offerings(index, region)
-        if offers:
-            spot = sum(o.spot_price is not None for o in offers)
-            results.append(RegionResult("gcp", region, offers))
-            progress("gcp", region, f"{len(offers)} offerings ({spot} with spot)")
-        else:
-            reason = "no Compute Engine prices for this region in the billing catalog"
-            results.append(RegionResult("gcp", region, error=reason))
-            progress("gcp", region, f"failed: {reason}")
+    results = [fetched_region("gcp", r, _region_offerings(index, r), progress) for r in regions]
     return CloudResult(
         cloud="gcp",
         source_id=SOURCE_ID,

@@ -48,8 +48,29 @@ class RegionResult:
 
     @property
     def ok(self) -> bool:
-        """True when the region was fetched (even if it offers none of the shipped families)."""
+        """True when the region was fetched and priced (see `fetched_region`)."""
         return self.error is None and self.skipped is None
+
+
+NO_PRICES = "no prices for the shipped instance families"
+
+
+def fetched_region(
+    cloud: str, region: str, offers: Iterable[PricedOffering], progress: Progress
+) -> RegionResult:
+    """A fetched region's result, reported: its offerings, or a failure when it has none.
+
+    The one rule for every cloud: an empty answer never replaces a region's rows. A price API
+    that returns nothing for a region (a new region, an outage, a filter that stopped matching)
+    would otherwise delete its old prices; the region counts as failed and keeps them.
+    """
+    offers = tuple(offers)
+    if not offers:
+        progress(cloud, region, f"failed: {NO_PRICES}")
+        return RegionResult(cloud, region, error=NO_PRICES)
+    spot = sum(o.spot_price is not None for o in offers)
+    progress(cloud, region, f"{len(offers)} offerings ({spot} with spot)")
+    return RegionResult(cloud, region, offers)
 
 
 @dataclass(frozen=True)

@@ -136,8 +136,10 @@ def azure_skus(region: str) -> list[dict[str, Any]]:
     ]
 
 
-def azure_answer(failing: tuple[str, ...] = ()) -> Callable[[str, str], tuple[int, dict[str, Any]]]:
-    """resource_skus per region (400 for `failing`), usages for quotas."""
+def azure_answer(
+    failing: tuple[str, ...] = (), empty: tuple[str, ...] = ()
+) -> Callable[[str, str], tuple[int, dict[str, Any]]]:
+    """resource_skus per region (400 for `failing`, no SKUs for `empty`), usages for quotas."""
 
     def answer(method: str, url: str) -> tuple[int, dict[str, Any]]:
         query = parse_qs(urlsplit(url).query)
@@ -152,7 +154,7 @@ def azure_answer(failing: tuple[str, ...] = ()) -> Callable[[str, str], tuple[in
                     "message": f"The location '{region}' is not available for resource type.",
                 }
             }
-        return 200, {"value": azure_skus(region)}
+        return 200, {"value": [] if region in empty else azure_skus(region)}
 
     return answer
 

@@ -276,8 +276,9 @@ def queue_regions(aws: StubbedAws, opted_out: tuple[str, ...] = ()) -> None:
     )
 
 
-def queue_region(aws: StubbedAws, region: str) -> None:
-    """Every call one region makes, in order, two pages where the API pages."""
+def queue_region(aws: StubbedAws, region: str, egress: bool = True) -> None:
+    """Every call one region makes, in order, two pages where the API pages (the data-transfer
+    prices last, left out with egress=False)."""
     ec2 = aws.ec2_stub(region)
     offered = [
         {"InstanceType": t, "LocationType": "region", "Location": region}
@@ -321,6 +322,12 @@ def queue_region(aws: StubbedAws, region: str) -> None:
         {"SpotPriceHistory": spot},
         {"ProductDescriptions": ["Linux/UNIX"], "StartTime": ANY, "Filters": PATTERNS},
     )
+    if egress:
+        queue_egress(aws, region)
+
+
+def queue_egress(aws: StubbedAws, region: str) -> None:
+    """GetProducts for the data-transfer prices out of `region`."""
     aws.pricing_stub.add_response(
         "get_products",
         {"FormatVersion": "aws_v1", "PriceList": egress_items(region)},
@@ -353,6 +360,15 @@ def queue_prices(aws: StubbedAws, region: str) -> None:
         {"FormatVersion": "aws_v1", "PriceList": items[4:]},
         {**params, "NextToken": "price-2"},
     )
+
+
+def queue_empty_region(aws: StubbedAws, region: str) -> None:
+    """A region whose every call succeeds and returns nothing (single pages)."""
+    ec2 = aws.ec2_stub(region)
+    ec2.add_response("describe_instance_type_offerings", {"InstanceTypeOfferings": []})
+    ec2.add_response("describe_instance_types", {"InstanceTypes": []})
+    aws.pricing_stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": []})
+    ec2.add_response("describe_spot_price_history", {"SpotPriceHistory": []})
 
 
 def stubbed_aws(regions: tuple[str, ...] = ("eu-west-1", "us-east-1")) -> StubbedAws:

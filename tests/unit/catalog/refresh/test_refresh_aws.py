@@ -9,7 +9,7 @@ from refresh_fixtures import (
     CONTINENTS,
     NOW,
     StubbedAws,
-    queue_prices,
+    queue_empty_region,
     queue_region,
     queue_regions,
     stubbed_aws,
@@ -111,22 +111,32 @@ def test_opt_in_region_not_enabled_is_skipped() -> None:
 def test_egress_failure_is_a_note_not_a_failed_region() -> None:
     aws = StubbedAws()
     queue_regions(aws)
-    ec2 = aws.ec2_stub("eu-west-1")
-    # the region's own calls succeed (single pages this time)...
-    ec2.add_response("describe_instance_type_offerings", {"InstanceTypeOfferings": []})
-    ec2.add_response("describe_instance_types", {"InstanceTypes": []})
-    queue_prices(aws, "eu-west-1")
-    ec2.add_response("describe_spot_price_history", {"SpotPriceHistory": []})
+    queue_region(aws, "eu-west-1", egress=False)  # the region's own calls succeed...
     # ...but its data-transfer prices are throttled
     aws.pricing_stub.add_client_error(
         "get_products", service_error_code="ThrottlingException", service_message="Rate exceeded"
     )
     result = _run(aws, ("eu-west-1",))
-    assert result.regions[0].ok and result.regions[0].offerings == ()
+    assert result.regions[0].ok and result.regions[0].offerings
     assert result.notes == (
         "egress prices of eu-west-1 not read: ThrottlingException: Rate exceeded",
     )
     assert result.egress == ()
+    aws.assert_done()
+
+
+def test_a_region_with_no_prices_fails_and_reads_no_egress() -> None:
+    aws = StubbedAws()
+    queue_regions(aws)
+    queue_empty_region(aws, "eu-west-1")
+    queue_region(aws, "us-east-1")
+    seen: Seen = []
+    result = _run(aws, ("eu-west-1", "us-east-1"), seen)
+    eu, us = result.regions
+    assert not eu.ok and eu.error == "no prices for the shipped instance families"
+    assert ("aws", "eu-west-1", "failed: no prices for the shipped instance families") in seen
+    assert us.ok
+    aws.assert_done()  # no data-transfer call for eu-west-1
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,14 @@ from skyplan.errors import InputError
 
 
 def _fetch(
-    regions: tuple[str, ...], failing: tuple[str, ...] = (), retail_fail: tuple[str, ...] = ()
+    regions: tuple[str, ...],
+    failing: tuple[str, ...] = (),
+    retail_fail: tuple[str, ...] = (),
+    empty: tuple[str, ...] = (),
 ) -> tuple[CloudResult, Any, list[tuple[str, str, str]]]:
     http, adapter = retail_session(retail_fail)
     seen: list[tuple[str, str, str]] = []
-    clients = AzureClients(azure_compute(azure_answer(failing)), http)
+    clients = AzureClients(azure_compute(azure_answer(failing, empty)), http)
     return fetch_azure(regions, clients, lambda c, r, m: seen.append((c, r, m))), adapter, seen
 
 
@@ -79,6 +82,15 @@ def test_a_failing_region_is_reported_and_the_others_kept() -> None:
     assert "LocationNotAvailableForResourceType" in we.error
     assert us.ok and us.offerings
     assert seen[0][:2] == ("azure", "westeurope") and seen[0][2].startswith("failed: ")
+
+
+def test_a_region_with_no_prices_fails_and_reads_no_bandwidth() -> None:
+    result, adapter, seen = _fetch(("westeurope", "eastus"), empty=("westeurope",))
+    we, us = result.regions
+    assert not we.ok and we.error == "no prices for the shipped instance families"
+    assert ("azure", "westeurope", "failed: no prices for the shipped instance families") in seen
+    assert us.ok and us.offerings
+    assert not any("Bandwidth" in u and "westeurope" in u for u in adapter.urls)
 
 
 def test_retail_api_failure_fails_only_its_region() -> None:

@@ -131,6 +131,50 @@ def test_existing_folder_keeps_a_failed_regions_old_rows(tmp_path: Path) -> None
     assert meta["as_of"] == "2026-11-20"  # the oldest price still in the catalog
 
 
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_a_region_with_no_prices_keeps_its_old_rows(tmp_path: Path, cloud: str) -> None:
+    from azure_fixtures import azure_answer, azure_compute, retail_session
+    from refresh_fixtures import CONTINENTS, StubbedAws, queue_empty_region, queue_regions
+
+    from skyplan.catalog.refresh.aws import fetch_aws
+    from skyplan.catalog.refresh.azure import AzureClients, fetch_azure
+
+    region = {"aws": "eu-west-1", "azure": "westeurope"}[cloud]
+    out = tmp_path / "cat"
+    first, _ = _refresh((cloud,), (region,), out)
+    _write(out, first.files)
+
+    def empty(regions: tuple[str, ...], progress: Any) -> CloudResult:
+        if cloud == "azure":
+            compute = azure_compute(azure_answer(empty=regions))
+            return fetch_azure(regions, AzureClients(compute, retail_session()[0]), progress)
+        aws = StubbedAws()
+        queue_regions(aws)
+        queue_empty_region(aws, region)
+        return fetch_aws(regions, CONTINENTS, aws, progress, NOW)
+
+    with pytest.raises(InputError) as info:  # the only region named: nothing to write
+        _refresh((cloud,), (region,), out, fetchers={cloud: empty})
+    assert f"{cloud}:{region}: no prices for the shipped instance families" in info.value.message
+    both = ("eu-west-1", "us-east-1") if cloud == "aws" else ("westeurope", "eastus")
+    other = fixture_fetchers()[cloud]
+
+    def one_empty(regions: tuple[str, ...], progress: Any) -> CloudResult:
+        bad, good = empty(regions[:1], progress), other(regions[1:], progress)
+        return CloudResult(
+            cloud, good.source_id, good.api, good.sdk, bad.regions + good.regions, good.egress
+        )
+
+    done, _ = _refresh((cloud,), both, out, fetchers={cloud: one_empty})
+    old = [o for o in _rows(first.files["offerings.csv"]) if o["region"] == region]
+    new = [o for o in _rows(done.files["offerings.csv"]) if o["region"] == region]
+    assert new == old and old
+    meta = json.loads(done.files["metadata.json"])
+    assert meta["failed"] == {
+        f"{cloud}:{region}": {"error": "no prices for the shipped instance families"}
+    }
+
+
 def test_egress_scope_missing_from_the_api_is_kept_and_said_so(tmp_path: Path) -> None:
     def no_egress(regions: tuple[str, ...], progress: Any) -> CloudResult:
         r = fixture_fetchers()["azure"](regions, progress)
