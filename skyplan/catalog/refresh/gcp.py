@@ -7,8 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from skyplan.catalog.load import EMBEDDED_DIR
+from skyplan.catalog.refresh.assemble import read_rows
 from skyplan.catalog.refresh.families import (
     GCP_GPU_DESCRIPTION,
     GCP_N1_GPUS,
@@ -42,6 +45,10 @@ EGRESS_API = "Cloud Billing Catalog API (Compute Engine Network SKUs, first paid
 USAGES = {"OnDemand": "on-demand", "Preemptible": "spot"}
 _FROM_TO = re.compile(r"\bfrom (.+?) to (.+?)(?: \(.*\))?$", re.IGNORECASE)
 _SPECIAL_DESTINATIONS = ("china", "australia")  # internet egress there has its own dearer rate
+# Billing location names that are areas, not places of regions.csv: GCP prices its oldest regions
+# by area ("N2 Instance Core running in Americas": us-central1, us-east1, us-west1; EMEA:
+# europe-west1, europe-west4; APAC: asia-east1), and old SKUs went from area to area.
+_AREAS = {"americas": "north-america", "emea": "europe", "apac": "asia"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,23 @@ def gcp_credentials() -> Iterator[None]:
         raise CredentialError("gcp", exc.message) from exc
     except (gx.PermissionDenied, gx.Forbidden) as exc:
         raise CredentialError("gcp", exc.message, denied=True) from exc
+
+
+@lru_cache(maxsize=1)
+def gcp_places() -> dict[str, str]:
+    """Lower-case GCP location -> continent, from the regions skyplan ships: each region's name
+    and every place in its display name ("Osasco (Sao Paulo), Brazil": osasco, sao paulo,
+    brazil), which are the names billing SKUs use ("... from Americas to Los Angeles"); and the
+    billing areas above."""
+    out = dict(_AREAS)
+    for row in read_rows(EMBEDDED_DIR / "regions.csv"):
+        if row["cloud"] != "gcp":
+            continue
+        places = [row["region"], *re.split(r"[,()]", row.get("display_name", ""))]
+        for place in places:
+            if place.strip():
+                out.setdefault(place.strip().lower(), row["continent"])
+    return out
 
 
 def fetch_gcp(regions: Sequence[str], client: Any, progress: Progress) -> CloudResult:
@@ -269,8 +293,15 @@ def _egress_scope(sku: SkuRate) -> str | None:
     m = _FROM_TO.search(text)
     if m is None:
         return None
-    same = m.group(1).strip() == m.group(2).strip()
-    return "inter-region-same-continent" if same else "inter-region-other-continent"
+    # "from EMEA to Frankfurt", "from Japan to Seoul": each side a place or an area, the source
+    # also named by the SKU's region; a place skyplan does not know is left out
+    places = gcp_places()
+    sources = [m.group(1).strip(), *sorted(r.lower() for r in sku.regions)]
+    here = next((c for name in sources if (c := places.get(name))), None)
+    there = places.get(m.group(2).strip())
+    if here is None or there is None:
+        return None
+    return f"inter-region-{'same' if here == there else 'other'}-continent"
 
 
 def _egress(skus: Iterable[SkuRate]) -> Iterator[EgressFinding]:

@@ -30,9 +30,15 @@ N2 Sole Tenancy Instance Core running in Frankfurt|CPU|OnDemand|europe-west3|9|h
 """
 # The last three are other purchase models that must not be taken for predefined machines.
 # description | group (+ 'Egress'; Internet: PremiumInternet) | region | tiers (start GiB:USD/GiB)
+# Inter-region SKUs go from a place or a billing area (Americas, EMEA) to a place, as the real
+# ones do ("... from Americas to Los Angeles", "... from Japan to Seoul").
 GCP_NETWORK_TABLE = """\
-Network Inter Region Data Transfer Out from EMEA to EMEA|Interregion|europe-west3|0:0.02
-Network Inter Region Data Transfer Out from EMEA to Americas|Interregion|europe-west3|0:0.08
+Network Inter Region Data Transfer Out from Frankfurt to Netherlands|Interregion|europe-west3|0:0.02
+Network Inter Region Data Transfer Out from Frankfurt to Los Angeles|Interregion|europe-west3|0:0.05
+Network Inter Region Data Transfer Out from EMEA to Frankfurt|Interregion|europe-west1|0:0.02
+Network Inter Region Data Transfer Out from Americas to Los Angeles|Interregion|us-central1|0:0.02
+Network Inter Region Data Transfer Out from Americas to Frankfurt|Interregion|us-central1|0:0.05
+Network Inter Region Data Transfer Out from Americas to Sao Paulo|Interregion|us-central1|0:0.08
 Network Data Transfer GCP Inter Region within Northern America|Interregion|us-central1|0:0.02
 Network Internet Data Transfer Out from EMEA to Americas|Internet|europe-west3|0:0,1:0.12,1e3:0.1
 Network Internet Data Transfer Out from Americas to Americas|Internet|us-central1|0:0.12

@@ -90,13 +90,51 @@ def test_a_region_without_skus_is_reported_and_the_others_kept() -> None:
 
 def test_egress_from_network_skus() -> None:
     result = _fetch(("europe-west3",))
-    rates = {f.scope: f.usd_per_gb for f in result.egress}
+    found = {f.scope: f for f in result.egress}
     # the internet SKU's free first tier is skipped; China has its own rate and is left out
-    assert rates == {
+    assert {scope: f.usd_per_gb for scope, f in found.items()} == {
         "internet": Decimal("0.12"),
         "inter-region-same-continent": Decimal("0.02"),
-        "inter-region-other-continent": Decimal("0.08"),
+        "inter-region-other-continent": Decimal("0.05"),
     }
+    # same: Frankfurt->Netherlands, EMEA->Frankfurt, Americas->Los Angeles, within N. America
+    assert found["inter-region-same-continent"].detail.startswith("median of 4 Network SKUs")
+    assert found["inter-region-other-continent"].detail.startswith("median of 3 Network SKUs")
+
+
+@pytest.mark.parametrize(
+    ("description", "region", "scope"),
+    [
+        ("from Americas to Los Angeles", "us-central1", "same"),
+        ("from Americas to Montreal", "us-central1", "same"),
+        ("from EMEA to Frankfurt", "europe-west1", "same"),
+        ("from Japan to Seoul", "asia-northeast1", "same"),
+        ("from Sao Paulo to Sao Paulo", "southamerica-east1", "same"),
+        ("from Americas to Sao Paulo", "us-central1", "other"),
+        ("from Sydney to Jakarta", "australia-southeast1", "other"),
+        ("from Finland to Singapore", "europe-north1", "other"),
+        ("from EMEA to Americas", "europe-west1", "other"),  # the older area-to-area SKUs
+        ("from Doha to Tel Aviv", "me-central1", "same"),
+        ("from Atlantis to Frankfurt", "europe-west3", "same"),  # source: the SKU's region
+        ("from Americas to Atlantis", "us-central1", None),  # an unknown place: left out
+    ],
+)
+def test_inter_region_skus_classified_by_continent(
+    description: str, region: str, scope: str | None
+) -> None:
+    from skyplan.catalog.refresh.gcp import SkuRate, _egress_scope
+
+    sku = SkuRate(
+        description=f"Network Inter Region Data Transfer Out {description}",
+        family="Network",
+        group="InterregionEgress",
+        usage="OnDemand",
+        unit="GiBy",
+        regions=frozenset({region}),
+        rate=Decimal("0.02"),
+    )
+    want = None if scope is None else f"inter-region-{scope}-continent"
+    assert _egress_scope(sku) == want
 
 
 def test_listing_failure_fails_every_region() -> None:
