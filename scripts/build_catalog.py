@@ -14,7 +14,8 @@ catalog that ships inside the package (default ``skyplan/catalog/data``, overrid
 The build is deterministic: the same inputs give byte-identical outputs (no build timestamps,
 sorted rows and keys, prices written as their source strings in minimal decimal form). Rows that
 are dropped or corrected are reported on stderr; a summary of what was written goes to stdout.
-Standard library only. Rebuild with ``.venv/bin/python scripts/build_catalog.py``.
+Standard library only, and skyplan's own stdlib-only families table (the N1 GPU hosts a refresh
+offers). Rebuild with ``.venv/bin/python scripts/build_catalog.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the repository's skyplan, whichever is installed
+
+from skyplan.catalog.refresh.families import (  # noqa: E402  (stdlib only, like this script)
+    GCP_N1_GPU_HOST_VCPUS,
+    GCP_N1_GPUS,
+    n1_gpu_host_fits,
+)
+
 DEFAULT_SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "skyplan" / "catalog" / "data"
 
@@ -103,8 +112,10 @@ SOURCES: dict[str, dict] = {
     SRC_GCP_N1_GPU: {
         "description": "GCP n1-standard host with attached GPUs, named "
         "n1-standard-<N>+<K>x<gpu>: price = host price + K x per-GPU-hour price (spot only "
-        "when both have spot); GPU counts and host sizes within Google's per-GPU-count vCPU and "
-        "memory limits, at most 3 host sizes (smallest, middle, largest) per GPU and count. "
+        "when both have spot); hosts "
+        + ", ".join(f"n1-standard-{n}" for n in GCP_N1_GPU_HOST_VCPUS)
+        + " where within Google's per-GPU-count vCPU and memory limits (the hosts a refresh "
+        "offers too). "
         "Host prices dated 2026-08-03, GPU prices 2026-05-20. gpu-addon rows for GPUs that do "
         "not attach to N1 hosts were skipped: L4 (g2 only), A100 and A100-80GB (a2 only), "
         "H100 (a3 only); those GPUs ship as the g2/a2/a3 machine types instead",
@@ -176,13 +187,9 @@ GCP_FAMILIES = {
 }
 GCP_GPU_FAMILIES = {"a2-highgpu": "A100", "a2-ultragpu": "A100-80GB", "a3-highgpu": "H100"}
 G2_L4_COUNTS = {4: 1, 8: 1, 12: 1, 16: 1, 32: 1, 24: 2, 48: 4, 96: 8}
-# GPUs that attach to N1 hosts: name, {gpu count: (max vCPUs, max memory GB)}.
-N1_GPUS: dict[str, tuple[str, dict[int, tuple[int, int]]]] = {
-    "nvidia-tesla-t4": ("T4", {1: (48, 312), 2: (48, 312), 4: (96, 624)}),
-    "nvidia-tesla-v100": ("V100", {1: (12, 78), 2: (24, 156), 4: (48, 312), 8: (96, 624)}),
-    "nvidia-tesla-p100": ("P100", {1: (16, 104), 2: (32, 208), 4: (96, 624)}),
-    "nvidia-tesla-p4": ("P4", {1: (24, 156), 2: (48, 312), 4: (96, 624)}),
-}
+# GPUs that attach to N1 hosts, and the hosts offered with them: the refresh's definitions
+# (skyplan/catalog/refresh/families.py), so a refreshed catalog has the same N1+GPU offerings.
+N1_GPUS = {api: (accel, limits) for api, accel, limits in GCP_N1_GPUS}
 
 # Azure series: name, pattern, accelerator, {vCPUs in the size name: GPU count}. A GPU size
 # missing from its table is a fractional-GPU size (e.g. NV6ads_A10_v5 = 1/6 A10) and is dropped.
@@ -391,13 +398,6 @@ def gcp_offerings(shared: Path, log: Log) -> list[dict]:
     return offers + n1_gpu_offerings(hosts, addons, log)
 
 
-def spread(items: list[dict], most: int = 3) -> list[dict]:
-    """At most `most` items: the first, a middle one and the last of a sorted list."""
-    if len(items) <= most:
-        return items
-    return [items[0], items[len(items) // 2], items[-1]]
-
-
 def n1_gpu_offerings(hosts: list[dict], addons: list[dict], log: Log) -> list[dict]:
     """n1-standard-<N>+<K>x<gpu> offerings from per-GPU prices of GPUs that attach to N1."""
     by_region: dict[str, list[dict]] = defaultdict(list)
@@ -411,13 +411,13 @@ def n1_gpu_offerings(hosts: list[dict], addons: list[dict], log: Log) -> list[di
             continue
         accel, limits = N1_GPUS[api]
         region_hosts = sorted(by_region[addon["region"]], key=lambda h: int(h["vcpus"]))
-        for k, (max_cpu, max_mem) in sorted(limits.items()):
+        for k, limit in sorted(limits.items()):
             fits = [
                 h
                 for h in region_hosts
-                if int(h["vcpus"]) <= max_cpu and Decimal(h["memory_gib"]) <= max_mem
+                if n1_gpu_host_fits(int(h["vcpus"]), Decimal(h["memory_gib"]), limit)
             ]
-            out += [n1_combo(h, addon, api, accel, k) for h in spread(fits)]
+            out += [n1_combo(h, addon, api, accel, k) for h in fits]
     return out
 
 

@@ -118,11 +118,22 @@ GCP_GPU_DESCRIPTION = {
 }
 # SKUs for other purchase models that share a series' description.
 GCP_SKIP_WORDS = ("custom", "premium", "reserved", "sole tenancy", "commitment", "dws", "duration")
-# GPUs that attach to N1 hosts: API name, catalog name, {count: (max vCPUs, max memory GiB)}.
+# GPUs that attach to N1 hosts: API name, catalog name, {count: (max vCPUs, max memory GiB)}
+# (cloud.google.com/compute/docs/gpus). scripts/build_catalog.py builds the embedded catalog's
+# n1-standard-<N>+<K>x<gpu> offerings from these too, so a refresh and the embedded catalog offer
+# the same ones and `catalog diff` compares their prices.
 GCP_N1_GPUS: tuple[tuple[str, str, dict[int, tuple[int, int]]], ...] = (
     ("nvidia-tesla-t4", "T4", {1: (48, 312), 2: (48, 312), 4: (96, 624)}),
     ("nvidia-tesla-v100", "V100", {1: (12, 78), 2: (24, 156), 4: (48, 312), 8: (96, 624)}),
 )
+# The n1-standard hosts offered with attached GPUs, where they fit the count's limits.
+GCP_N1_GPU_HOST_VCPUS = (4, 8, 16)
+
+
+def n1_gpu_host_fits(vcpus: int, memory_gib: Decimal, limit: tuple[int, int]) -> bool:
+    """True for an n1-standard host offered with GPUs under `limit` (max vCPUs, max GiB)."""
+    return vcpus in GCP_N1_GPU_HOST_VCPUS and vcpus <= limit[0] and memory_gib <= limit[1]
+
 
 # --- Azure -----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from skyplan.catalog.refresh.families import (
     GCP_SHAPES,
     GCP_SKIP_WORDS,
     GcpShape,
+    n1_gpu_host_fits,
 )
 from skyplan.catalog.refresh.model import (
     CloudResult,
@@ -233,7 +234,8 @@ def _offering(shape: GcpShape, region: str, price: Decimal, spot: Decimal | None
 def _region_offerings(
     index: dict[tuple[str, str, str, str], Decimal], region: str
 ) -> tuple[PricedOffering, ...]:
-    """Every shipped shape priced in the region, plus N1 hosts with attached T4 and V100 GPUs."""
+    """Every shipped shape priced in the region, plus N1 hosts with attached T4 and V100 GPUs
+    (the embedded catalog's hosts, so the two compare offering by offering)."""
     offers = []
     for shape in GCP_SHAPES:
         price = _price(index, region, "OnDemand", shape)
@@ -245,11 +247,6 @@ def _region_offerings(
     return tuple(offers) + tuple(_n1_gpu_offerings(index, region, hosts))
 
 
-def _spread(items: list[PricedOffering]) -> list[PricedOffering]:
-    """At most three hosts: the smallest, a middle one and the largest."""
-    return items if len(items) <= 3 else [items[0], items[len(items) // 2], items[-1]]
-
-
 def _n1_gpu_offerings(
     index: dict[tuple[str, str, str, str], Decimal], region: str, hosts: list[PricedOffering]
 ) -> Iterator[PricedOffering]:
@@ -259,9 +256,8 @@ def _n1_gpu_offerings(
         if gpu is None:
             continue
         gpu_spot = index.get((region, "Preemptible", "gpu", accel))
-        for k, (max_cpus, max_gib) in sorted(limits.items()):
-            fits = [h for h in hosts if h.vcpus <= max_cpus and h.memory_gib <= max_gib]
-            for host in _spread(fits):
+        for k, limit in sorted(limits.items()):
+            for host in (h for h in hosts if n1_gpu_host_fits(h.vcpus, h.memory_gib, limit)):
                 spot = None
                 if host.spot_price is not None and gpu_spot is not None:
                     spot = host.spot_price + k * gpu_spot

@@ -72,12 +72,26 @@ def test_bundled_and_attached_gpus_are_priced_per_gpu() -> None:
     assert combo[:4] == (8, Decimal("30.00"), "T4", 2)
     assert combo[4] == host + 2 * Decimal("0.41")
     assert combo[5] is None  # the N1 host has no spot SKU, so the pair has none
-    # within N1's per-GPU-count limits, at most three host sizes per count
+    # the embedded catalog's hosts (n1-standard-4, -8 and -16), within N1's per-GPU limits
     assert sorted(t for t in eu if t.endswith("+1xnvidia-tesla-t4")) == [
-        "n1-standard-1+1xnvidia-tesla-t4",
-        "n1-standard-32+1xnvidia-tesla-t4",
+        "n1-standard-16+1xnvidia-tesla-t4",
+        "n1-standard-4+1xnvidia-tesla-t4",
         "n1-standard-8+1xnvidia-tesla-t4",
     ]
+
+
+def test_n1_gpu_offerings_are_the_embedded_catalogs() -> None:
+    # so `catalog diff embedded refreshed` shows price changes, not offerings added and removed
+    from skyplan.catalog.load import load_embedded_catalog
+
+    result = _fetch(("europe-west3",))
+    fetched = {t for t in _prices(result, "europe-west3") if "+" in t}
+    embedded = {
+        o.instance_type
+        for o in load_embedded_catalog().offerings
+        if o.region_key == "gcp:europe-west3" and "+" in o.instance_type
+    }
+    assert fetched == embedded and len(fetched) == 9
 
 
 def test_a_region_without_skus_is_reported_and_the_others_kept() -> None:
