@@ -551,10 +551,10 @@ def check_offerings(offers: list[dict]) -> None:
 # --- metadata and writing ---------------------------------------------------------------------
 
 
-def all_sources(as_of: str) -> dict[str, dict]:
+def all_sources(synthetic_date: str) -> dict[str, dict]:
     """The sources table, with the egress sources and the synthetic date filled in."""
     sources = {k: dict(v) for k, v in SOURCES.items()}
-    sources[SRC_LOCAL]["date"] = as_of
+    sources[SRC_LOCAL]["date"] = synthetic_date
     for cloud, origin in EGRESS_ORIGINS.items():
         sources[egress_source(cloud)] = {
             "description": f"{cloud} first-tier list egress rates (USD/GB) per scope",
@@ -566,16 +566,17 @@ def all_sources(as_of: str) -> dict[str, dict]:
     sources["local-egress-synthetic"] = {
         "description": "synthetic egress rate for the local test cloud",
         "origin": "defined by skyplan",
-        "date": as_of,
+        "date": synthetic_date,
         "files": [],
     }
     return sources
 
 
 def metadata(offers: list[dict], regions: list[list[str]]) -> dict:
-    """The metadata document: as_of date, sources, counts and shipped families."""
+    """The metadata document: as_of (the date of the oldest instance price: what the planner's
+    age warning reads), sources (the synthetic ones dated as the newest), counts, families."""
     used = {o["source"] for o in offers} - {SRC_LOCAL}
-    as_of = max(SOURCES[s]["date"] for s in used)
+    dates = sorted(SOURCES[s]["date"] for s in used)
     families: dict[str, set[str]] = defaultdict(set)
     for o in offers:
         families[o["cloud"]].add(o["_family"])
@@ -591,8 +592,8 @@ def metadata(offers: list[dict], regions: list[list[str]]) -> dict:
     return {
         "schema_version": 1,
         "name": "skyplan embedded catalog",
-        "as_of": as_of,
-        "sources": all_sources(as_of),
+        "as_of": dates[0],
+        "sources": all_sources(dates[-1]),
         "counts": {"offerings": len(offers), "regions": len(regions), "by_cloud": by_cloud},
         "families": {c: sorted(f) for c, f in sorted(families.items())},
     }

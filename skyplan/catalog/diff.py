@@ -151,12 +151,14 @@ def catalog_age_days(as_of: str | None, today: date) -> int | None:
 
 
 def stale_warning(catalog: Catalog, today: date, max_days: int = STALE_AFTER_DAYS) -> str | None:
-    """A one-line warning when the catalog's prices are older than `max_days`, else None."""
+    """A one-line warning when the catalog's oldest prices (its `as_of`) are older than
+    `max_days`, saying how old they are; else None."""
     age = catalog_age_days(catalog.as_of, today)
     if age is None or age <= max_days:
         return None
     which = "the embedded catalog" if catalog.source == "embedded" else f"catalog {catalog.source}"
     return (
-        f"warning: {which} has prices from {catalog.as_of[:10] if catalog.as_of else ''} "
-        f"({age} days old); refresh it with `{REFRESH_COMMAND}` and plan with --catalog DIR"
+        f"warning: the oldest prices in {which} are {age} days old (from "
+        f"{catalog.as_of[:10] if catalog.as_of else ''}); refresh it with `{REFRESH_COMMAND}` "
+        "and plan with --catalog DIR"
     )

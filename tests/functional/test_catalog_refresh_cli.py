@@ -290,7 +290,8 @@ def test_plan_warns_on_a_stale_catalog_without_failing(
     proc = cli("plan", spec, "--catalog", refreshed, "--out", "out", "-f", "json", cwd=work)
     assert proc.returncode == 0, proc.stderr
     (line,) = proc.stderr.splitlines()
-    assert line.startswith(f"warning: catalog {refreshed} has prices from 2000-01-01 (")
+    assert line.startswith(f"warning: the oldest prices in catalog {refreshed} are ")
+    assert " days old (from 2000-01-01); " in line
     assert "`skyplan catalog refresh --cloud all --out DIR`" in line
     assert json.loads(proc.stdout)["placements"]
 

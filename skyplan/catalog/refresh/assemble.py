@@ -201,12 +201,13 @@ def _metadata_doc(
                 failed[key] = {"error": x.error} if x.error else {"skipped": x.skipped}
     used = {o.get("source", "") for o in offerings} | {e.get("source", "") for e in egress}
     egress_notes = {**base.metadata.get("egress", {}), **egress_meta}
+    sources = _sources(base, results, used, stamp)
     return {
         "schema_version": SCHEMA_VERSION,
         "name": "skyplan refreshed catalog",
-        "as_of": _as_of(base, offerings, regions, stamp),
+        "as_of": _as_of(base, offerings, regions, sources, stamp),
         "refreshed_at": stamp,
-        "sources": _sources(base, results, used, stamp),
+        "sources": sources,
         "regions": dict(sorted(regions.items())),
         "failed": failed,
         "egress": egress_notes,
@@ -219,15 +220,31 @@ def _metadata_doc(
     }
 
 
-def _as_of(base: Base, offerings: list[dict[str, str]], regions: dict[str, Any], stamp: str) -> str:
-    """The date of the oldest price in the catalog (what the planner's age warning reads)."""
-    dates = set()
-    for o in offerings:
-        if o["cloud"] == "local":
-            continue  # synthetic: never ages
-        fetched = regions.get(f"{o['cloud']}:{o['region']}", {}).get("fetched_at")
-        dates.add(str(fetched or base.metadata.get("as_of") or stamp)[:10])
+def _as_of(
+    base: Base,
+    offerings: list[dict[str, str]],
+    regions: dict[str, Any],
+    sources: dict[str, Any],
+    stamp: str,
+) -> str:
+    """The date of the oldest instance price in the catalog (what the planner's age warning
+    reads): each row's own date, so rows kept from an older source keep the catalog old."""
+    dates = {
+        str(_row_date(o, regions, sources) or base.metadata.get("as_of") or stamp)[:10]
+        for o in offerings
+        if o["cloud"] != "local"  # synthetic: never ages
+    }
     return min(dates) if dates else stamp[:10]
+
+
+def _row_date(row: dict[str, str], regions: dict[str, Any], sources: dict[str, Any]) -> str | None:
+    """When a row's price was read: its region's last fetch if that fetch wrote the row, else
+    its source's date (`date` in the embedded catalog, `fetched_at` in a refreshed one)."""
+    fetched = regions.get(f"{row['cloud']}:{row['region']}", {})
+    if fetched.get("fetched_at") and fetched.get("source") == row.get("source"):
+        return str(fetched["fetched_at"])
+    source = sources.get(row.get("source", ""), {})
+    return source.get("date") or source.get("fetched_at") or None
 
 
 def _families(base: Base, results: tuple[CloudResult, ...]) -> dict[str, list[str]]:

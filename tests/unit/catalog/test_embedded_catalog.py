@@ -54,6 +54,14 @@ def test_as_of_comes_from_metadata(cat: Catalog) -> None:
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", cat.as_of or "")
 
 
+def test_as_of_is_the_date_of_the_oldest_price() -> None:
+    # the planner's stale-catalog warning reads as_of: it must not understate the prices' age
+    meta = json.loads((DATA / "metadata.json").read_text(encoding="utf-8"))
+    with (DATA / "offerings.csv").open(newline="", encoding="utf-8") as fh:
+        used = {row["source"] for row in csv.DictReader(fh) if row["cloud"] != "local"}
+    assert meta["as_of"] == min(meta["sources"][s]["date"] for s in used) == "2024-02-21"
+
+
 def test_local_cloud_regions(cat: Catalog) -> None:
     local = [r for r in cat.regions if r.cloud == "local"]
     assert [r.region for r in local] == ["local-a", "local-b"]

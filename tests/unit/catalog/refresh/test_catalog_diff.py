@@ -86,9 +86,12 @@ def test_age_and_stale_warning() -> None:
     assert stale_warning(fresh, today) is None  # 30 days is not older than 30 days
     old = replace(OLD, as_of="2026-08-03")
     assert stale_warning(old, today) == (
-        "warning: the embedded catalog has prices from 2026-08-03 (115 days old); refresh it "
-        "with `skyplan catalog refresh --cloud all --out DIR` and plan with --catalog DIR"
+        "warning: the oldest prices in the embedded catalog are 115 days old (from 2026-08-03); "
+        "refresh it with `skyplan catalog refresh --cloud all --out DIR` and plan with "
+        "--catalog DIR"
     )
     mine = replace(OLD, as_of="2026-08-03", source="my-catalog")
-    assert (stale_warning(mine, today) or "").startswith("warning: catalog my-catalog has prices")
+    assert (stale_warning(mine, today) or "").startswith(
+        "warning: the oldest prices in catalog my-catalog are 115 days old"
+    )
     assert stale_warning(replace(OLD, as_of=None), today) is None  # unknown age: no warning

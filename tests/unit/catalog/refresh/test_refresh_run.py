@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,42 @@ def test_a_region_with_no_prices_keeps_its_old_rows(tmp_path: Path, cloud: str) 
     assert meta["failed"] == {
         f"{cloud}:{region}": {"error": "no prices for the shipped instance families"}
     }
+
+
+def test_as_of_is_the_oldest_source_date_of_the_rows_kept(tmp_path: Path) -> None:
+    # a copy of the embedded catalog, one AWS region refreshed: every other AWS region keeps
+    # its 2024 rows, so the catalog is as old as they are (not the base's as_of, not today)
+    out = tmp_path / "cat"
+    shutil.copytree(EMBEDDED_DIR, out)
+    meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    (out / "metadata.json").write_text(
+        json.dumps({**meta, "as_of": "2026-08-03"}), encoding="utf-8"
+    )  # the date the embedded catalog claimed before: its newest source
+    done, _ = _refresh(("aws",), ("eu-west-1",), out)
+    rows = _rows(done.files["offerings.csv"])
+    assert {o["source"] for o in rows if o["region"] == "eu-west-1"} == {"aws-api"}
+    assert any(o["source"] == "aws-sparecores-2024-02-21" for o in rows)
+    assert json.loads(done.files["metadata.json"])["as_of"] == "2024-02-21"
+    # refreshing every region that held those rows leaves the next oldest source
+    aws_regions = tuple(sorted({o["region"] for o in rows if o["cloud"] == "aws"}))
+
+    def each(regions: tuple[str, ...], progress: Any) -> CloudResult:
+        # the fixture's eu-west-1 offerings, as if every region had answered with them
+        first = fixture_fetchers()["aws"](("eu-west-1",), progress)
+        offers = first.regions[0].offerings
+        assert offers
+        fresh = tuple(
+            RegionResult("aws", r, tuple(replace(o, region=r) for o in offers)) for r in regions
+        )
+        return replace(first, regions=fresh)
+
+    again, _ = _refresh(("aws",), aws_regions, out, fetchers={"aws": each})
+    assert not any(
+        o["source"].startswith("aws-") and o["source"] != "aws-api"
+        for o in _rows(again.files["offerings.csv"])
+    )
+    # the oldest left: gcp-n1-gpu-2026-05-20 (GPU prices of the N1+GPU rows)
+    assert json.loads(again.files["metadata.json"])["as_of"] == "2026-05-20"
 
 
 def test_egress_scope_missing_from_the_api_is_kept_and_said_so(tmp_path: Path) -> None:
