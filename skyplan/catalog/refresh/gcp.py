@@ -89,6 +89,34 @@ def gcp_credentials() -> Iterator[None]:
         raise CredentialError("gcp", exc.message) from exc
     except (gx.PermissionDenied, gx.Forbidden) as exc:
         raise CredentialError("gcp", exc.message, denied=True) from exc
+    except gx.GoogleAPICallError as exc:
+        if (reason := _sign_in_refused(exc)) is None:
+            raise
+        raise CredentialError("gcp", reason) from exc
+
+
+# Over gRPC a sign-in that cannot be refreshed is no RefreshError: the auth plugin's failure comes
+# back as UNAVAILABLE (ServiceUnavailable: 503 Getting metadata from plugin failed with error:
+# ('invalid_grant: Token has been expired or revoked.', {...})), which is not the network.
+_PLUGIN_FAILED = re.compile(r"getting metadata from plugin failed with error: \(?'?([^'{]*)", re.I)
+_SIGN_IN_REFUSED = (
+    "invalid_grant",
+    "invalid_client",
+    "unauthorized_client",
+    "invalid_rapt",
+    "reauthentication is needed",
+    "refresherror",
+    "expired or revoked",
+)
+
+
+def _sign_in_refused(exc: BaseException) -> str | None:
+    """Why google-auth could not sign a call in, when an API error says so; else None."""
+    text = str(exc)
+    found = _PLUGIN_FAILED.search(text)
+    if found is None or not any(m in text.lower() for m in _SIGN_IN_REFUSED):
+        return None
+    return f"the sign-in could not be refreshed ({found.group(1).strip() or 'no reason given'})"
 
 
 @lru_cache(maxsize=1)

@@ -186,6 +186,59 @@ def test_refused_credentials_raise_credential_error(error: str, first: str) -> N
     assert "cloudbilling.googleapis.com" in (info.value.hint or "")
 
 
+PLUGIN_FAILED = "Getting metadata from plugin failed with error: "
+INVALID_GRANT = (
+    "('invalid_grant: Token has been expired or revoked.', {'error': 'invalid_grant', "
+    "'error_description': 'Token has been expired or revoked.'})"
+)
+
+
+def _expired(kind: str) -> Exception:
+    """An expired sign-in as list_skus raises it: over gRPC, or from google-auth directly."""
+    from google.api_core import exceptions as gx
+    from google.auth import exceptions as ax
+
+    if kind == "grpc":  # the auth plugin failed: gRPC reports UNAVAILABLE
+        return gx.ServiceUnavailable(
+            f"Getting metadata from plugin failed with error: {INVALID_GRANT}"
+        )
+    if kind == "reauth":
+        return gx.ServiceUnavailable(
+            f"{PLUGIN_FAILED}Reauthentication is needed. Please run "
+            "`gcloud auth application-default login` to reauthenticate."
+        )
+    return ax.RefreshError(
+        "invalid_grant: Token has been expired or revoked.",
+        {"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "first"),
+    [
+        (
+            "grpc",
+            "no usable GCP credentials: the sign-in could not be refreshed (invalid_grant: Token "
+            "has been expired or revoked.)",
+        ),
+        ("reauth", "no usable GCP credentials: the sign-in could not be refreshed (Reauth"),
+        ("refresh", "no usable GCP credentials: ('invalid_grant: Token has been expired"),
+    ],
+)
+def test_an_expired_sign_in_is_a_credential_error(kind: str, first: str) -> None:
+    from unittest import mock
+
+    client, _ = gcp_client()
+    patch = mock.patch.object(
+        type(client.transport.list_skus), "__call__", side_effect=_expired(kind)
+    )
+    with pytest.raises(CredentialError) as info:
+        _fetch(("europe-west3",), client, patch)
+    assert info.value.message.startswith(first)
+    assert (info.value.hint or "").startswith("run `gcloud auth application-default login`")
+    assert info.value.exit_code == 2
+
+
 def test_absent_application_default_credentials() -> None:
     # GOOGLE_APPLICATION_CREDENTIALS points at a missing file (conftest): google-auth refuses
     with pytest.raises(CredentialError) as info:
