@@ -58,12 +58,13 @@ def apply(
     from skyplan.apply.watch import cloud_job_watcher
     from skyplan.cli.apply_ui import ConsoleUi
     from skyplan.cli.inputs import default_out, load_spec_and_catalog
-    from skyplan.cli.plan_cmd import data_root, pinned_plan
+    from skyplan.cli.plan_cmd import data_root, pinned_plan, warn_if_stale
     from skyplan.errors import ApplyError
     from skyplan.units import fmt_usd
 
     _require_terminal(auto_approve)
     sky, cat = load_spec_and_catalog(spec, catalog, env)
+    warn_if_stale(cat)  # once, whatever the re-plans
     out_dir = out if out is not None else default_out(spec, sky.name, env)
     tf = find_terraform()
     ui = ConsoleUi()

@@ -92,15 +92,12 @@ def plan(
     from skyplan.solver.solve import solve
 
     sky, cat = load_spec_and_catalog(spec, catalog, env)
+    warn_if_stale(cat)  # before solving: an infeasible plan (exit 3) warns too
     out_dir = out if out is not None else default_out(spec, sky.name, env)
     pinned = None if replan else pinned_plan(sky, cat, out_dir)
     result = pinned or solve(
         sky, cat, time_limit=time_limit, workers=workers, work_limit=work_limit
     )
-    from skyplan.catalog.diff import stale_warning
-
-    if (stale := stale_warning(cat, date.today())) is not None:
-        typer.echo(stale, err=True)  # a warning, never a failure
     files = emit_stack(sky, result, data_root(spec, out_dir))
     remote = sky.backend.type != "local"
     if check:
@@ -130,6 +127,15 @@ def plan(
 
     print_plan(result, ups, sky.budget_usd)
     print_written(out_dir, files, kept)
+
+
+def warn_if_stale(cat: Catalog) -> None:
+    """On stderr, never a failure: the catalog's oldest prices are over 30 days old (once per
+    command: `plan` before it solves, `apply` before its first solve and its re-plans)."""
+    from skyplan.catalog.diff import stale_warning
+
+    if (stale := stale_warning(cat, date.today())) is not None:
+        typer.echo(stale, err=True)
 
 
 def pinned_plan(sky: SkySpec, cat: Catalog, out_dir: Path) -> Plan | None:

@@ -155,6 +155,8 @@ def test_capacity_failure_moves_the_plan_to_local_b(stack: Callable[..., Path]) 
         ("local:local-a", "local.small", "capacity")
     }
     assert [e["event"] for e in events(root)].count("replan") == 1
+    # the embedded catalog's prices are old: said once, not again at the re-plan
+    assert proc.stderr.count("warning: the oldest prices in the embedded catalog are ") == 1
 
 
 def test_quota_failure_blocks_the_region(stack: Callable[..., Path]) -> None:

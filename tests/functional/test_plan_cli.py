@@ -78,11 +78,19 @@ LOCAL_SPEC = """\
     """
 
 
-def _assert_clean_error(proc: subprocess.CompletedProcess[str], code: int) -> None:
+#: The embedded catalog's prices are over 30 days old: `plan` says so before it solves.
+STALE = "warning: the oldest prices in the embedded catalog are "
+
+
+def _assert_clean_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The error block of a failed run (after the stale-catalog warning, if any)."""
     assert proc.returncode == code, proc.stderr
-    assert proc.stderr.startswith("error: ")
+    first, _, rest = proc.stderr.partition("\n")
+    error = rest if first.startswith(STALE) else proc.stderr
+    assert error.startswith("error: ")
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+    return error
 
 
 def test_version(cli: Cli, work: Path) -> None:
@@ -409,13 +417,14 @@ def test_infeasible_policy_removes_every_region(cli: Cli, work: Path, write: Wri
         """,
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
-    _assert_clean_error(proc, 3)
-    assert proc.stderr.splitlines()[0] == (
+    error = _assert_clean_error(proc, 3)
+    assert proc.stderr.startswith(STALE)  # warned before the solve, though it found no plan
+    assert error.splitlines()[0] == (
         f"error: {spec}:6: jobs.only: "
         "no plan: job only lost its last region to policy.avoid: [local]: "
         "it ruled out local:local-a, local:local-b"
     )
-    assert "To fix: relax that rule" in proc.stderr
+    assert "To fix: relax that rule" in error
     assert list(work.iterdir()) == []
 
 
@@ -440,9 +449,9 @@ def test_infeasible_job_regions_excluded_by_policy_names_the_policy(
         """,
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
-    _assert_clean_error(proc, 3)
-    assert "job only" in proc.stderr
-    assert rule in proc.stderr.splitlines()[0]
+    error = _assert_clean_error(proc, 3)
+    assert "job only" in error
+    assert rule in error.splitlines()[0]
 
 
 def test_infeasible_data_jurisdiction_against_policy_avoid_names_the_policy(
@@ -462,8 +471,8 @@ def test_infeasible_data_jurisdiction_against_policy_avoid_names_the_policy(
         """,
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
-    _assert_clean_error(proc, 3)
-    assert proc.stderr.splitlines()[0] == (
+    error = _assert_clean_error(proc, 3)
+    assert error.splitlines()[0] == (
         f"error: {spec}:8: jobs.only: no plan: job only lost its last region to "
         "policy.avoid: [local:local-a, local:local-b]: it ruled out local:local-a, local:local-b"
     )
@@ -476,8 +485,8 @@ def test_infeasible_no_offering_fits(cli: Cli, work: Path, write: Write) -> None
         "  big: {run: x, hours: 1, resources: {accelerators: B200:8, cpus: 4, memory: 8}}\n",
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
-    _assert_clean_error(proc, 3)
-    assert proc.stderr.startswith(
+    error = _assert_clean_error(proc, 3)
+    assert error.startswith(
         f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with B200 fits "
         "(4 vCPUs, 8 GiB, 8x B200) (accelerators in the catalog: A10, A100, A100-80GB, A10G, "
         "H100, L4, T4, V100)\n"
@@ -492,8 +501,8 @@ def test_infeasible_no_offering_fits_without_memory(cli: Cli, work: Path, write:
         "  big: {run: x, hours: 1, resources: {accelerators: B200:8}}\n",
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
-    _assert_clean_error(proc, 3)
-    assert proc.stderr.startswith(
+    error = _assert_clean_error(proc, 3)
+    assert error.startswith(
         f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with B200 fits"
     )
 
@@ -511,8 +520,8 @@ def test_infeasible_budget_gives_cheapest_total(cli: Cli, work: Path, write: Wri
         """,
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
-    _assert_clean_error(proc, 3)
-    lines = proc.stderr.splitlines()
+    error = _assert_clean_error(proc, 3)
+    lines = error.splitlines()
     assert lines[0] == (
         f"error: {spec}: budget_usd: "
         "no plan within budget_usd $0.01: the cheapest possible total is $0.80 "
