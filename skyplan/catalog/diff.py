@@ -34,10 +34,18 @@ class PriceChange:
 
     @property
     def spot_delta(self) -> Decimal:
-        """New minus old spot price per hour (0 unless both sides list spot)."""
-        if self.old_spot is None or self.new_spot is None:
-            return Decimal(0)
-        return self.new_spot - self.old_spot
+        """New minus old spot price per hour; a spot price that appeared counts as its whole
+        price (+new) and one that disappeared as minus its whole price (-old), so they rank by
+        the price that came or went. 0 when neither side lists spot."""
+        return (self.new_spot or Decimal(0)) - (self.old_spot or Decimal(0))
+
+    @property
+    def spot_change(self) -> str:
+        """The spot column: the signed change, marked when the spot price appeared or went."""
+        if self.old_spot is None and self.new_spot is None:
+            return ""
+        mark = " (new)" if self.old_spot is None else " (gone)" if self.new_spot is None else ""
+        return f"{_signed(self.spot_delta)}{mark}"
 
     @property
     def magnitude(self) -> Decimal:
@@ -134,7 +142,7 @@ def diff_rows(d: CatalogDiff, with_added_removed: bool = False) -> list[dict[str
             "%": f"{c.percent:+.1f}%" if c.percent is not None else "",
             "old spot": _money(c.old_spot),
             "new spot": _money(c.new_spot),
-            "spot change": _signed(c.spot_delta) if c.old_spot and c.new_spot else "",
+            "spot change": c.spot_change if c.kind == "changed" else "",
         }
         for c in rows
     ]

@@ -70,6 +70,36 @@ def test_changes_largest_first_with_added_and_removed() -> None:
     assert rows[-1]["kind"] == "added" and rows[-1]["old $/h"] == "" and rows[-1]["change"] == ""
 
 
+def test_spot_prices_that_appear_or_disappear_rank_by_that_price_and_show_it() -> None:
+    before = replace(
+        OLD,
+        offerings=(
+            _o("us-east-1", "c6i.large", "0.085"),  # spot appears: 0.035
+            _o("eu-west-1", "r6i.large", "0.141", "0.05"),  # spot disappears: 0.05
+            _o("eu-west-1", "m6i.xlarge", "0.214"),  # on demand -0.014
+            _o("eu-west-1", "m6i.large", "0.107", "0.04"),  # spot +0.01
+        ),
+    )
+    after = replace(
+        OLD,
+        offerings=(
+            _o("us-east-1", "c6i.large", "0.085", "0.035"),
+            _o("eu-west-1", "r6i.large", "0.141"),
+            _o("eu-west-1", "m6i.xlarge", "0.200"),
+            _o("eu-west-1", "m6i.large", "0.107", "0.05"),
+        ),
+    )
+    rows = diff_rows(diff_catalogs(before, after))
+    assert [
+        (r["instance"], r["change"], r["old spot"], r["new spot"], r["spot change"]) for r in rows
+    ] == [
+        ("r6i.large", "+0.0000", "0.0500", "", "-0.0500 (gone)"),
+        ("c6i.large", "+0.0000", "", "0.0350", "+0.0350 (new)"),
+        ("m6i.xlarge", "-0.0140", "", "", ""),
+        ("m6i.large", "+0.0000", "0.0400", "0.0500", "+0.0100"),
+    ]
+
+
 def test_diff_of_one_cloud_and_removed_offerings() -> None:
     d = diff_catalogs(NEW, OLD, clouds=("gcp",))
     assert [c.instance_type for c in d.changed] == ["n2-standard-8"]
