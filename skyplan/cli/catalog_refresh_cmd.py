@@ -153,7 +153,11 @@ def quotas(
     cloud: str = CLOUD_OPT,
     regions: str | None = REGIONS_OPT,
     out: Path = typer.Option(
-        ..., "--out", "-o", help="Catalog folder whose quotas.csv is written or updated."
+        ...,
+        "--out",
+        "-o",
+        help="A catalog folder (e.g. from `catalog refresh`) whose quotas.csv is written or "
+        "updated.",
     ),
     subscription: str | None = SUBSCRIPTION_OPT,
 ) -> None:

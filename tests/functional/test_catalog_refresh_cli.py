@@ -27,6 +27,7 @@ SKYPLAN = Path(sys.executable).with_name("skyplan")
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 FIXTURES = Path(__file__).parents[1] / "unit" / "catalog" / "refresh"
+EMBEDDED = Path(__file__).parents[2] / "skyplan" / "catalog" / "data"
 REGIONS = "eu-west-1,us-east-1,europe-west3,us-central1,westeurope,eastus"
 SPEC = """\
 version: 1
@@ -160,9 +161,48 @@ def test_refresh_all_without_credentials_names_every_fix(bare: Cli, work: Path) 
 
 
 def test_quotas_without_credentials_exits_2(bare: Cli, work: Path) -> None:
+    shutil.copytree(EMBEDDED, work / "cat")
     proc = bare("catalog", "quotas", "--cloud", "aws", "--out", "cat", cwd=work)
     assert _error(proc).startswith("error: no usable AWS credentials: ")
-    assert not (work / "cat").exists()
+    assert not (work / "cat" / "quotas.csv").exists()
+
+
+def test_quotas_into_a_folder_without_a_catalog_exits_2(bare: Cli, work: Path) -> None:
+    # a folder holding only quotas.csv would be no catalog `plan --catalog` accepts
+    proc = bare("catalog", "quotas", "--cloud", "gcp", "--out", "new", cwd=work)
+    assert _error(proc).startswith(
+        "error: no catalog in new: quotas.csv is written beside a catalog's offerings.csv\n"
+        "  To fix: write one there first (`skyplan catalog refresh --cloud CLOUD --out new`)"
+    )
+    assert proc.stderr.startswith("error: ")  # refused before any cloud is asked
+    assert list(work.iterdir()) == []
+
+
+def test_aws_quotas_skip_an_opt_in_region_not_enabled(
+    refreshed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fx = _fixtures(monkeypatch)
+    aws = fx.StubbedAws()
+    fx.queue_regions(aws, opted_out=("af-south-1",))
+    for code in ("L-1216C47A", "L-DB2E81BA", "L-417A185B"):
+        aws.stub("service-quotas", "eu-west-1").add_response(
+            "get_service_quota",
+            {"Quota": {"ServiceCode": "ec2", "QuotaCode": code, "Value": 64.0}},
+            {"ServiceCode": "ec2", "QuotaCode": code},
+        )
+    monkeypatch.setattr(
+        "skyplan.catalog.refresh.aws_account.Boto3Clients.default", classmethod(lambda cls: aws)
+    )
+    args = ["catalog", "quotas", "--cloud", "aws", "--regions", "af-south-1,eu-west-1", "--out"]
+    result = CliRunner().invoke(app, [*args, str(refreshed)])
+    assert result.exit_code == 0, result.output
+    assert "aws af-south-1: skipped: an opt-in region not enabled in this account" in (
+        result.stderr
+    )
+    assert result.stdout == (
+        f"Wrote {refreshed / 'quotas.csv'}: 7 limits (1 region skipped: not enabled)\n"
+    )
+    aws.assert_done()
 
 
 @pytest.mark.parametrize(

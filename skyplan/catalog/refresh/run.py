@@ -123,23 +123,22 @@ def refresh(
         failed = [
             f"{r.cloud}:{x.region}: {x.error or x.skipped}" for r in results for x in r.regions
         ]
-        raise _nothing_fetched(out, failed, errors)
+        raise _nothing_fetched(
+            f"no region could be refreshed; nothing was written to {out}", failed, errors
+        )
     files = assemble(base, results, now)
     return Refreshed(files, tuple(results), tuple(errors), base.existing)
 
 
 def _nothing_fetched(
-    out: Path, failed: list[str], errors: list[tuple[str, InputError]]
+    headline: str, failed: list[str], errors: list[tuple[str, InputError]]
 ) -> InputError:
     """The error when no region gave anything: every reason, and how to fix the sign-ins."""
     lines = [f"  {cloud}: {exc.message}" for cloud, exc in errors] + [f"  {f}" for f in failed]
     hints = [f"{CLOUD_NAMES[c]}: {exc.hint}" for c, exc in errors if exc.hint]
     hint = "\n  ".join(hints) if hints else "check the network and the regions named, then retry"
     shown = lines[:20] + ([f"  ... and {len(lines) - 20} more"] if len(lines) > 20 else [])
-    return InputError(
-        f"no region could be refreshed; nothing was written to {out}\n" + "\n".join(shown),
-        hint=hint,
-    )
+    return InputError(f"{headline}\n" + "\n".join(shown), hint=hint)
 
 
 # A cloud's quota fetch: its regions and a progress sink in, its rows out.
@@ -184,14 +183,25 @@ def read_quotas(
     fetchers: Mapping[str, QuotaFetcher] | None = None,
     subscription: str | None = None,
 ) -> QuotasRead:
-    """Each cloud's quotas for the regions of the catalog in `out` (or the embedded regions)."""
+    """Each cloud's quotas for the regions of the catalog in `out`, which must hold one: a
+    folder with only quotas.csv would be no catalog `plan --catalog` could use."""
     base = read_base(out)
+    if not base.existing:
+        raise InputError(
+            f"no catalog in {out}: quotas.csv is written beside a catalog's offerings.csv",
+            hint=f"write one there first (`skyplan catalog refresh --cloud CLOUD --out {out}`), "
+            "or name a catalog folder",
+        )
     targets = target_regions(clouds, regions, base)
     fetch = fetchers or default_quota_fetchers(subscription)
     results, errors = each_cloud(clouds, targets, fetch, progress, "reading quotas of")
     if not any(r.rows for r in results):
         failed = [f"{r.cloud}:{region}: {why}" for r in results for region, why in r.failed]
-        raise _nothing_fetched(out / "quotas.csv", failed, errors)
+        failed += [
+            f"{r.cloud}:{region}: skipped, {why}" for r in results for region, why in r.skipped
+        ]
+        headline = f"no region's quotas could be read; nothing was written to {out / 'quotas.csv'}"
+        raise _nothing_fetched(headline, failed, errors)
     existing = read_rows(out / "quotas.csv") if (out / "quotas.csv").is_file() else ()
     known = {(r["cloud"], r["region"]) for r in base.regions}
     return QuotasRead(render_quotas(existing, results, known), tuple(results), tuple(errors))
@@ -208,6 +218,7 @@ def each_cloud(
     single-cloud run, and with several clouds is reported while the others go on."""
     results: list[R] = []
     errors: list[tuple[str, InputError]] = []
+    several = sum(bool(targets[c]) for c in clouds) > 1
     for cloud in clouds:
         if not targets[cloud]:
             continue
@@ -215,7 +226,7 @@ def each_cloud(
         try:
             results.append(fetch[cloud](targets[cloud], progress))
         except Exception as exc:  # one cloud's trouble (credentials, network) loses only it
-            error = exc if isinstance(exc, InputError) else _unreachable(cloud, exc)
+            error = exc if isinstance(exc, InputError) else _unreachable(cloud, exc, several)
             if len(clouds) == 1:
                 raise error from None
             errors.append((cloud, error))
@@ -223,10 +234,11 @@ def each_cloud(
     return results, errors
 
 
-def _unreachable(cloud: str, exc: Exception) -> InputError:
+def _unreachable(cloud: str, exc: Exception, several: bool) -> InputError:
     """An SDK error that is not about credentials: usually the network or the API endpoint."""
     detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    others = "; the other clouds are still read" if several else ", then retry"
     return InputError(
         f"{cloud}: could not reach the cloud's APIs: {type(exc).__name__}: {detail}",
-        hint="check the network and proxy settings; the other clouds are still refreshed",
+        hint=f"check the network and proxy settings{others}",
     )

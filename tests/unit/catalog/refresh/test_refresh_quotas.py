@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -12,7 +13,7 @@ import requests
 from azure_fixtures import azure_answer, azure_compute
 from refresh_fixtures import NOW, StubbedAws, fixture_fetchers, queue_regions
 
-from skyplan.catalog.load import load_catalog
+from skyplan.catalog.load import EMBEDDED_DIR, load_catalog
 from skyplan.catalog.refresh.model import CredentialError
 from skyplan.catalog.refresh.quotas import (
     QuotaResult,
@@ -23,6 +24,7 @@ from skyplan.catalog.refresh.quotas import (
     render_quotas,
 )
 from skyplan.catalog.refresh.run import read_quotas, refresh
+from skyplan.errors import InputError
 
 STANDARD, G, P = "L-1216C47A", "L-DB2E81BA", "L-417A185B"
 
@@ -295,3 +297,31 @@ def test_render_quotas_drops_regions_the_catalog_lacks() -> None:
         [], [QuotaResult("gcp", (QuotaRow("gcp", "mars-1", "vcpus", 8, "CPUS"),))], {("gcp", "x")}
     )
     assert text == "cloud,region,resource,limit,source\n"
+
+
+def test_quotas_need_a_catalog_folder(tmp_path: Path) -> None:
+    def never(regions: tuple[str, ...], progress: Any) -> QuotaResult:
+        raise AssertionError("no cloud is asked before the folder is checked")
+
+    with pytest.raises(InputError) as info:
+        read_quotas(("aws",), (), tmp_path / "new", _quiet, fetchers={"aws": never})
+    assert info.value.message == (
+        f"no catalog in {tmp_path / 'new'}: quotas.csv is written beside a catalog's offerings.csv"
+    )
+    assert "skyplan catalog refresh --cloud CLOUD --out" in (info.value.hint or "")
+    assert not (tmp_path / "new").exists()
+
+
+def test_no_quotas_read_says_quotas(tmp_path: Path) -> None:
+    out = tmp_path / "cat"
+    shutil.copytree(EMBEDDED_DIR, out)
+
+    def down(regions: tuple[str, ...], progress: Any) -> QuotaResult:
+        return QuotaResult("gcp", (), (("europe-west3", "HTTPError: 503"),))
+
+    with pytest.raises(InputError) as info:
+        read_quotas(("gcp",), ("europe-west3",), out, _quiet, fetchers={"gcp": down})
+    assert info.value.message.splitlines() == [
+        f"no region's quotas could be read; nothing was written to {out / 'quotas.csv'}",
+        "  gcp:europe-west3: HTTPError: 503",
+    ]

@@ -307,3 +307,27 @@ def test_an_invalid_existing_catalog_is_refused_before_fetching(tmp_path: Path) 
     with pytest.raises(InputError) as info:
         _refresh(("aws",), (), out, fetchers={})
     assert "missing offerings.csv" in info.value.render()
+
+
+def _unreachable(regions: tuple[str, ...], progress: Any) -> CloudResult:
+    from botocore.exceptions import EndpointConnectionError
+
+    raise EndpointConnectionError(endpoint_url="https://pricing.us-east-1.amazonaws.com/")
+
+
+def test_a_network_failure_names_other_clouds_only_when_there_are_some(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        _refresh(("aws",), ("eu-west-1",), tmp_path / "x", fetchers={"aws": _unreachable})
+    assert info.value.message.startswith("aws: could not reach the cloud's APIs: ")
+    assert info.value.hint == "check the network and proxy settings, then retry"
+    # --cloud all with regions of one cloud only: still no other cloud to speak of
+    fetchers = {**fixture_fetchers(), "aws": _unreachable}
+    with pytest.raises(InputError) as info:
+        _refresh(("aws", "gcp", "azure"), ("eu-west-1",), tmp_path / "x", fetchers=fetchers)
+    assert "other clouds" not in info.value.render()
+    done, _ = _refresh(
+        ("aws", "gcp"), ("eu-west-1", "europe-west3"), tmp_path / "y", fetchers=fetchers
+    )
+    ((cloud, error),) = done.cloud_errors
+    assert cloud == "aws"
+    assert error.hint == "check the network and proxy settings; the other clouds are still read"
