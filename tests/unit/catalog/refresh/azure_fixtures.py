@@ -139,7 +139,8 @@ def azure_skus(region: str) -> list[dict[str, Any]]:
 def azure_answer(
     failing: tuple[str, ...] = (), empty: tuple[str, ...] = ()
 ) -> Callable[[str, str], tuple[int, dict[str, Any]]]:
-    """resource_skus per region (400 for `failing`, no SKUs for `empty`), usages for quotas."""
+    """resource_skus per region in two pages (nextLink), 400 for `failing`, no SKUs for `empty`;
+    usages for quotas."""
 
     def answer(method: str, url: str) -> tuple[int, dict[str, Any]]:
         query = parse_qs(urlsplit(url).query)
@@ -154,7 +155,12 @@ def azure_answer(
                     "message": f"The location '{region}' is not available for resource type.",
                 }
             }
-        return 200, {"value": [] if region in empty else azure_skus(region)}
+        if region in empty:
+            return 200, {"value": []}
+        skus = azure_skus(region)
+        if "$skiptoken" in query:  # the second page, asked for by the first one's nextLink
+            return 200, {"value": skus[4:]}
+        return 200, {"value": skus[:4], "nextLink": f"{url}&$skiptoken=page-2"}
 
     return answer
 

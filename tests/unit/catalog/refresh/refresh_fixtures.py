@@ -317,10 +317,16 @@ def queue_region(aws: StubbedAws, region: str, egress: bool = True) -> None:
         }
         for t, zone, price in AWS_SPOT[region]
     ]
+    params = {"ProductDescriptions": ["Linux/UNIX"], "StartTime": ANY, "Filters": PATTERNS}
     ec2.add_response(
         "describe_spot_price_history",
-        {"SpotPriceHistory": spot},
-        {"ProductDescriptions": ["Linux/UNIX"], "StartTime": ANY, "Filters": PATTERNS},
+        {"SpotPriceHistory": spot[:1], "NextToken": "spot-2"},
+        params,
+    )
+    ec2.add_response(
+        "describe_spot_price_history",
+        {"SpotPriceHistory": spot[1:]},
+        {**params, "NextToken": "spot-2"},
     )
     if egress:
         queue_egress(aws, region)

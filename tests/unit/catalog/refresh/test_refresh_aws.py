@@ -52,7 +52,7 @@ def test_two_regions_every_page_read_and_combined() -> None:
     eu, us = result.regions
     assert eu.ok and us.ok
     assert _offers(eu) == {
-        # the dearer of two zones' spot prices
+        # the dearer of two zones' spot prices, the dearer one on the second page
         "m6i.large": (2, Decimal(8), "", 0, Decimal("0.107"), Decimal("0.0451")),
         "m6i.xlarge": (4, Decimal(16), "", 0, Decimal("0.214"), None),
         # c5 stays: the region has neither c6i nor c7i; m5 goes: m6i is there
@@ -65,6 +65,16 @@ def test_two_regions_every_page_read_and_combined() -> None:
     assert {o.family for o in us.offerings} == {"m6i", "c5", "g5", "p4de"}
     assert ("aws", "eu-west-1", "4 offerings (2 with spot)") in seen
     assert result.sdk[0][0] == "boto3"
+
+
+def test_spot_price_history_every_page_read() -> None:
+    aws = stubbed_aws(("eu-west-1",))
+    result = _run(aws, ("eu-west-1",))
+    aws.assert_done()  # both describe_spot_price_history pages were asked for
+    spot = {o.instance_type: o.spot_price for o in result.regions[0].offerings}
+    # page 1: m6i.large in eu-west-1a (0.0419); page 2: eu-west-1b (0.0451) and g5.xlarge
+    assert spot["m6i.large"] == Decimal("0.0451")
+    assert spot["g5.xlarge"] == Decimal("0.421")
 
 
 def test_egress_from_the_data_transfer_price_list() -> None:

@@ -66,6 +66,26 @@ def test_usable_sizes_priced_restricted_and_fractional_ones_dropped() -> None:
     assert dict(result.sdk)["azure-mgmt-compute"]
 
 
+def test_resource_skus_follow_next_link_to_the_last_page() -> None:
+    urls: list[str] = []
+    answer = azure_answer()
+
+    def recording(method: str, url: str) -> tuple[int, dict[str, Any]]:
+        urls.append(url)
+        return answer(method, url)
+
+    clients = AzureClients(azure_compute(recording), retail_session()[0])
+    result = fetch_azure(("westeurope",), clients, lambda c, r, m: None)
+    skus = [u for u in urls if "/providers/Microsoft.Compute/skus" in u]
+    assert len(skus) == 2 and "$skiptoken=page-2" in skus[1]
+    # D2s_v5 came on the first page, NC4as_T4_v3 on the second
+    assert [o.instance_type for o in result.regions[0].offerings] == [
+        "Standard_D2s_v5",
+        "Standard_D4s_v5",
+        "Standard_NC4as_T4_v3",
+    ]
+
+
 def test_bandwidth_rates_first_paid_tier() -> None:
     result, _, _ = _fetch(("westeurope", "eastus"))
     assert {f.scope: f.usd_per_gb for f in result.egress} == {
