@@ -209,18 +209,27 @@ def validate_dir(path: str | Path) -> tuple[Problem, ...]:
     return _check_folder(_folder_of(path))[1]
 
 
+def tf_folders(root: str | Path) -> tuple[Path, ...]:
+    """`root` and each folder below it that holds .tf files, in walk order (sorted, hidden
+    folders like .terraform skipped): every Terraform module of a stack folder, the modules of
+    its environments (`stacks/genomics/prod/gcp`) included."""
+    found: list[Path] = []
+    for here, dirs, files in os.walk(_folder_of(root)):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if any(f.endswith(".tf") for f in files):
+            found.append(Path(here))
+    return tuple(found)
+
+
 def validate_tree(root: str | Path) -> ValidationReport:
     """Validate `root` and each subfolder with .tf files (hidden ones like .terraform skipped)."""
     top = _folder_of(root)
     folders: list[str] = []
     blocks = 0
     problems: list[Problem] = []
-    for here, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        if not any(f.endswith(".tf") for f in files):
-            continue
-        count, found = _check_folder(Path(here))
-        folders.append(here)
+    for here in tf_folders(top):
+        count, found = _check_folder(here)
+        folders.append(str(here))
         blocks += count
         problems += found
     return ValidationReport(str(top), tuple(folders), blocks, tuple(problems))

@@ -1,6 +1,7 @@
 """checkov (its own venv, offline) on every generated example module: 0 failed checks.
 
-Checks that truly do not apply are skipped inline in the templates, each with its reason.
+Checks that truly do not apply are skipped inline in the templates, each with its reason. Every
+module under stacks/ is scanned, the nested environment modules (`genomics/prod/gcp`) included.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from example_modules import module_folders, module_id
 
-STACKS = Path(__file__).resolve().parents[2] / "stacks"
 REPO_VENV = Path(__file__).resolve().parents[2] / ".venv-checkov" / "bin" / "checkov"
 
 
@@ -30,12 +31,7 @@ CHECKOV = find_checkov()
 REQUIRED = os.environ.get("SKYPLAN_REQUIRE_CHECKOV") == "1"
 
 
-def module_folders() -> list[Path]:
-    """Every generated cloud module of every example stack."""
-    return sorted(p.parent for p in STACKS.glob("*/*/main.tf"))
-
-
-@pytest.mark.parametrize("module", module_folders(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("module", module_folders(), ids=module_id)
 def test_checkov_passes(module: Path) -> None:
     if CHECKOV is None:
         if REQUIRED:

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from example_modules import STACKS, module_folders, module_id
 
-STACKS = Path(__file__).resolve().parents[2] / "stacks"
 TERRAFORM = shutil.which(os.environ.get("SKYPLAN_TERRAFORM", "terraform"))
 if TERRAFORM is None and os.environ.get("SKYPLAN_REQUIRE_TERRAFORM") == "1":
     raise RuntimeError("SKYPLAN_REQUIRE_TERRAFORM=1 but terraform was not found")
@@ -18,11 +18,6 @@ needs_terraform = pytest.mark.skipif(
     TERRAFORM is None, reason="terraform is not installed here (.ci/run requires it)"
 )
 ENV = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1"}
-
-
-def module_folders() -> list[Path]:
-    """Every generated cloud module of every example stack."""
-    return sorted(p.parent for p in STACKS.glob("*/*/main.tf"))
 
 
 def tf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -39,8 +34,21 @@ def test_every_cloud_has_an_example_module() -> None:
     assert {p.name for p in module_folders()} == {"aws", "azure", "gcp", "local"}
 
 
+def test_the_gates_see_the_modules_of_every_environment() -> None:
+    """Modules of a stack's environments sit one level deeper (stacks/<name>/<env>/<cloud>/):
+    fmt, checkov and the schema check must not miss them."""
+    ids = {module_id(p) for p in module_folders()}
+    assert {"genomics/dev/gcp", "genomics/staging/gcp", "genomics/prod/gcp"} <= ids
+    generated = {
+        p.parent
+        for p in STACKS.rglob("main.tf")
+        if not any(part.startswith(".") for part in p.relative_to(STACKS).parts)
+    }
+    assert generated == set(module_folders())
+
+
 @needs_terraform
-@pytest.mark.parametrize("module", module_folders(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("module", module_folders(), ids=module_id)
 def test_terraform_fmt_check(module: Path) -> None:
     tf("fmt", "-check", "-diff", "-recursive", ".", cwd=module)
 

@@ -144,6 +144,20 @@ def test_ci_still_runs_the_readme_test_command() -> None:
     assert 'PATH="$PWD/.venv/bin:$PATH" make test' in scripts(wf)
 
 
+def test_ci_requires_terraform_and_checkov_instead_of_skipping() -> None:
+    """Without the binaries the fmt and checkov tests skip; CI must run them, as .ci/run does:
+    checkov in a venv of its own (same pinned version), its path in SKYPLAN_CHECKOV, and both
+    SKYPLAN_REQUIRE_ variables set so that a missing tool fails the run."""
+    (job,) = load("ci.yml")["jobs"].values()
+    assert job["env"]["SKYPLAN_REQUIRE_TERRAFORM"] == "1"
+    assert job["env"]["SKYPLAN_REQUIRE_CHECKOV"] == "1"
+    text = "\n".join(s.get("run", "") for s in job["steps"])
+    pin = re.search(r"'checkov==[\d.]+'", (ROOT / ".ci" / "run").read_text("utf-8"))
+    assert pin and f".venv-checkov/bin/pip install {pin[0]}" in text
+    assert 'SKYPLAN_CHECKOV=$PWD/.venv-checkov/bin/checkov" >> "$GITHUB_ENV"' in text
+    assert text.index("checkov==") < text.index("make test")
+
+
 @pytest.mark.parametrize("name", workflow_names())
 def test_terraform_is_set_up_wherever_skyplan_may_run_it(name: str) -> None:
     for job_id, job in load(name)["jobs"].items():
