@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from skyplan.emit.layout import Bucket, JobLayout, StackLayout
-from skyplan.emit.naming import short_hash, tf_id, tf_ids
+from skyplan.emit.naming import dataset_tag, short_hash, tf_id, tf_ids
 from skyplan.emit.render import render_hcl
 from skyplan.emit.script import startup_script
 from skyplan.spec.model import SkySpec
@@ -138,6 +138,7 @@ def module_files(
         ],
         "backend": backend,
         "stack": given.spec.name,
+        "dataset_tags": dataset_tags(given),
     }
     values = {**common, **variables}
     out = [
@@ -158,7 +159,7 @@ def disk_gb(j: JobLayout) -> int:
 
 
 def job_record(
-    given: CloudInput, j: JobLayout, ident: str, sep: str = "+", disk_max: int | None = None
+    given: CloudInput, j: JobLayout, ident: str, disk_max: int | None = None
 ) -> dict[str, Any]:
     """The template values every cloud uses for a job; `disk_max` caps the boot disk (GB) and
     says so in `disk_note`."""
@@ -185,7 +186,7 @@ def job_record(
         if capped
         else None,
         "accelerator": j.job.accelerator,
-        "datasets": sep.join(o.dataset for o in j.outputs),
+        "datasets": dataset_tag(given.cloud, (o.dataset for o in j.outputs)),
     }
 
 
@@ -205,8 +206,18 @@ def script_files(
     )
 
 
-def bucket_datasets(given: CloudInput, bucket: Bucket, sep: str = "+") -> str:
-    """The data sets stored in `bucket` (produced there or copied there), for its tag."""
-    names = {o.dataset for j in given.layout.jobs if j.bucket == bucket for o in j.outputs}
-    names |= {t.dataset for t in given.layout.transfers if t.dst == bucket.key}
-    return sep.join(sorted(names))
+def bucket_tag(given: CloudInput, bucket: Bucket) -> str:
+    """The `skyplan-dataset` value of `bucket`: the data sets stored there (see dataset_tag)."""
+    return dataset_tag(given.cloud, given.layout.datasets_in(bucket))
+
+
+def dataset_tags(given: CloudInput) -> dict[str, list[str]]:
+    """Every `skyplan-dataset` value the module sets (on buckets and on the nodes that produce
+    data sets), with the data sets it stands for: the module's `dataset_tags` output."""
+    held = [given.layout.datasets_in(b) for b in given.buckets]
+    held += [tuple(o.dataset for o in j.outputs) for j in given.jobs]
+    out: dict[str, set[str]] = {}
+    for names in held:
+        if names:
+            out.setdefault(dataset_tag(given.cloud, names), set()).update(names)
+    return {tag: sorted(names) for tag, names in sorted(out.items())}

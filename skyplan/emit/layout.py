@@ -114,6 +114,12 @@ class StackLayout:
         """Clouds with at least one job, sorted."""
         return tuple(sorted({j.placement.cloud for j in self.jobs}))
 
+    def datasets_in(self, bucket: Bucket) -> tuple[str, ...]:
+        """The data sets stored in `bucket` (produced there or copied there), sorted."""
+        names = {o.dataset for j in self.jobs if j.bucket == bucket for o in j.outputs}
+        names |= {t.dataset for t in self.transfers if t.dst == bucket.key}
+        return tuple(sorted(names))
+
 
 def local_uri(uri: str, data_root: str) -> str:
     """A relative `file://` URI of the spec (a file or a folder), made relative to the output

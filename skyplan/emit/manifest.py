@@ -7,6 +7,7 @@ from graphlib import TopologicalSorter
 from typing import Any
 
 from skyplan.emit.layout import DataRef, StackLayout, TransferStep
+from skyplan.emit.naming import dataset_tag
 from skyplan.emit.tools import copy
 from skyplan.units import round_usd
 
@@ -63,7 +64,14 @@ def manifest_dict(layout: StackLayout) -> dict[str, Any]:
         "version": MANIFEST_VERSION,
         "stack": layout.stack,
         "storage": [
-            {"cloud": b.cloud, "region": b.region, "bucket": b.name, "uri": b.uri}
+            {
+                "cloud": b.cloud,
+                "region": b.region,
+                "bucket": b.name,
+                "uri": b.uri,
+                "datasets": list(layout.datasets_in(b)),
+                "dataset_tag": dataset_tag(b.cloud, layout.datasets_in(b)),
+            }
             for b in layout.buckets
         ],
         "jobs": [
@@ -83,6 +91,7 @@ def manifest_dict(layout: StackLayout) -> dict[str, Any]:
                 "command": j.job.run,
                 "inputs": [_ref(i) for i in j.inputs],
                 "outputs": [_ref(o) for o in j.outputs],
+                "dataset_tag": dataset_tag(j.placement.cloud, (o.dataset for o in j.outputs)),
                 "after": [f"job:{d}" for d in j.depends_on]
                 + [f"transfer:{t}" for t in j.transfers],
                 "runs": j.runs_uri,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 #: The root URI scheme of each cloud's object storage.
 SCHEMES = {"aws": "s3", "gcp": "gs", "azure": "az", "local": "file"}
@@ -15,6 +15,11 @@ LOCAL_BUCKETS = ".skyplan/buckets"
 
 #: Azure blob container skyplan creates in each region's storage account.
 AZURE_CONTAINER = "skyplan"
+
+#: The longest tag value (AWS, Azure) or label value (GCP) each cloud accepts.
+TAG_VALUE_MAX = {"aws": 256, "azure": 256, "gcp": 63}
+#: What joins data set names in a `skyplan-dataset` value (GCP label values take no `+`).
+TAG_SEP = {"aws": "+", "azure": "+", "gcp": "_"}
 
 
 def short_hash(*parts: str, length: int = 8) -> str:
@@ -80,8 +85,27 @@ def host_name(job: str, stack: str, node: int | None = None) -> str:
 
 
 def label(value: str) -> str:
-    """A GCP label value: lower-case letters, digits, '_' and '-', at most 63 characters."""
-    return re.sub(r"[^a-z0-9_-]", "_", value.lower())[:63]
+    """A GCP label value's characters: lower-case letters, digits, '_' and '-' (the caller keeps
+    it within 63 characters: job names are, `dataset_tag` summarises)."""
+    return re.sub(r"[^a-z0-9_-]", "_", value.lower())
+
+
+def dataset_tag(cloud: str, datasets: Iterable[str]) -> str:
+    """The `skyplan-dataset` tag (a label on GCP) of a resource holding `datasets`, within the
+    cloud's limit, so bills stay attributable however many data sets a bucket holds: the sorted
+    names joined with `+` (`_` on GCP, lower-cased as labels must be) while that fits, else
+    `<n>-datasets-<digest>`, a digest of the sorted names, stable from plan to plan, that
+    manifest.json and the module's `dataset_tags` output map back to the names. '' when there
+    are none or the cloud takes no tags (local)."""
+    names = sorted(set(datasets))
+    if not names or cloud not in TAG_VALUE_MAX:
+        return ""
+    joined = TAG_SEP[cloud].join(names)
+    if cloud == "gcp":
+        joined = label(joined)
+    if len(joined) <= TAG_VALUE_MAX[cloud]:
+        return joined
+    return f"{len(names)}-datasets-{short_hash(*names)}"
 
 
 def with_slash(uri: str) -> str:

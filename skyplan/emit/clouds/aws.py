@@ -8,7 +8,7 @@ from typing import Any
 from skyplan.emit.base import (
     CloudInput,
     RenderedFile,
-    bucket_datasets,
+    bucket_tag,
     job_record,
     module_files,
     region_record,
@@ -103,7 +103,7 @@ class AwsEmitter:
             region_record(
                 b,
                 label=f"skyplan-{given.spec.name}",
-                datasets=bucket_datasets(given, b),
+                datasets=bucket_tag(given, b),
                 architectures=[
                     {"id": a, "name": a, "ami_name": AMI_NAMES[a]}
                     for a in sorted(arches.get(b.region, ()))

@@ -9,7 +9,7 @@ from typing import Any
 from skyplan.emit.base import (
     CloudInput,
     RenderedFile,
-    bucket_datasets,
+    bucket_tag,
     job_record,
     module_files,
     region_record,
@@ -163,7 +163,7 @@ def _region(given: CloudInput, b: Bucket, kinds: set[str]) -> dict[str, Any]:
         b,
         group=f"skyplan-{given.spec.name}-{b.region}",
         label=f"skyplan-{given.spec.name}",
-        tags=_dataset_tags(bucket_datasets(given, b)),
+        tags=_dataset_tags(bucket_tag(given, b)),
         images=[{"id": f"{tf_id(b.region)}_{k}", "sku": IMAGE_SKUS[k]} for k in sorted(kinds)],
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 from skyplan.emit.base import (
     CloudInput,
     RenderedFile,
-    bucket_datasets,
+    bucket_tag,
     job_record,
     module_files,
     region_record,
@@ -97,7 +97,7 @@ class GcpEmitter:
             arch = "arm64" if series(machine_type) in ARM_SERIES else "x86_64"
             arches.setdefault(j.placement.region, set()).add(arch)
             gpu = bool(gpus or j.job.accelerator)
-            record = job_record(given, j, ids[j.job.name], sep="_", disk_max=DISK_MAX_GB)
+            record = job_record(given, j, ids[j.job.name], disk_max=DISK_MAX_GB)
             record |= {
                 "arch": arch,
                 "machine_type": machine_type,
@@ -105,7 +105,6 @@ class GcpEmitter:
                 "account_id": account_id(stack, j.job.name),
                 "host": hosts[j.job.name],
                 "label": label(j.job.name),
-                "datasets": label(record["datasets"]),
                 "disk_type": "hyperdisk-balanced"
                 if series(machine_type) in HYPERDISK_ONLY
                 else "pd-balanced",
@@ -118,7 +117,7 @@ class GcpEmitter:
                 b,
                 location=b.region.upper(),
                 network=network_name(stack, b.region),
-                datasets=label(bucket_datasets(given, b, sep="_")),
+                datasets=bucket_tag(given, b),
                 architectures=[
                     {"id": a, "family": IMAGE_FAMILIES[a]} for a in sorted(arches.get(b.region, ()))
                 ],

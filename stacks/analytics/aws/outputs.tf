@@ -23,3 +23,11 @@ output "job_roles" {
     "agg-clicks-us" = aws_iam_role.agg_clicks_us.arn
   }
 }
+
+output "dataset_tags" {
+  description = "The data sets behind each value of the skyplan-dataset tag this module sets, by value: a value names its data sets while they fit the cloud's limit (256 characters for AWS and Azure tags, 63 for GCP labels), else it reads <n>-datasets-<digest>, a stable digest of the names (manifest.json lists them too)."
+  value = {
+    "clicks-eu-daily" = ["clicks-eu-daily"]
+    "clicks-us-daily" = ["clicks-us-daily"]
+  }
+}

@@ -56,3 +56,20 @@ output "external_containers" {
     "join"      = []
   }
 }
+
+output "dataset_tags" {
+  description = "The data sets behind each value of the skyplan-dataset tag this module sets, by value: a value names its data sets while they fit the cloud's limit (256 characters for AWS and Azure tags, 63 for GCP labels), else it reads <n>-datasets-<digest>, a stable digest of the names (manifest.json lists them too)."
+  value = {
+    "ads-daily+app-daily+attribution+clicks-eu-daily+clicks-us-daily+extracts" = [
+      "ads-daily",
+      "app-daily",
+      "attribution",
+      "clicks-eu-daily",
+      "clicks-us-daily",
+      "extracts",
+    ]
+    "app-daily"   = ["app-daily"]
+    "attribution" = ["attribution"]
+    "extracts"    = ["extracts"]
+  }
+}

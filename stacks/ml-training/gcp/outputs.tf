@@ -24,3 +24,13 @@ output "service_accounts" {
     "train"    = google_service_account.train.email
   }
 }
+
+output "dataset_tags" {
+  description = "The data sets behind each value of the skyplan-dataset tag this module sets, by value: a value names its data sets while they fit the cloud's limit (256 characters for AWS and Azure tags, 63 for GCP labels), else it reads <n>-datasets-<digest>, a stable digest of the names (manifest.json lists them too)."
+  value = {
+    "checkpoint"               = ["checkpoint"]
+    "checkpoint_scores_tokens" = ["checkpoint", "scores", "tokens"]
+    "scores"                   = ["scores"]
+    "tokens"                   = ["tokens"]
+  }
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from skyplan.plan import Plan
 from skyplan.solver.solve import solve
 from skyplan.spec.model import SkySpec
 from skyplan.spec.resolve import load_spec
+from skyplan.validate.hcl import HclFile, parse_file
 
 Planned = tuple[SkySpec, Plan]
 
@@ -84,5 +86,20 @@ def layout_of(planned: Callable[[str], Planned]) -> Callable[[str], StackLayout]
     def run(text: str) -> StackLayout:
         spec, plan = planned(text)
         return stack_layout(spec, plan, "../specs")
+
+    return run
+
+
+@pytest.fixture
+def hcl(tmp_path: Path) -> Callable[[str], HclFile]:
+    """Parse HCL text with skyplan.validate.hcl (which reads files)."""
+    names = itertools.count()
+
+    def run(text: str) -> HclFile:
+        path = tmp_path / f"parsed-{next(names)}.tf"
+        path.write_text(text, encoding="utf-8")
+        parsed = parse_file(path)
+        assert isinstance(parsed, HclFile), parsed
+        return parsed
 
     return run

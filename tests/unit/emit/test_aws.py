@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import itertools
 import json
 import re
 import shlex
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from skyplan.emit.stack import emit_stack
-from skyplan.validate.hcl import HclAttribute, HclBlock, HclFile, parse_file
+from skyplan.validate.hcl import HclAttribute, HclBlock, HclFile
 
 Emitted = Callable[[str], dict[str, str]]
 Parse = Callable[[str], HclFile]
@@ -98,21 +97,6 @@ DATA_GB = {"prep_step_v2": 100 + 20, "train": 20 + 100 + 1, "score": 1}
 # ------------------------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def hcl(tmp_path: Path) -> Parse:
-    """Parse HCL text with skyplan.validate.hcl (which reads files)."""
-    names = itertools.count()
-
-    def run(text: str) -> HclFile:
-        path = tmp_path / f"parsed-{next(names)}.tf"
-        path.write_text(text, encoding="utf-8")
-        parsed = parse_file(path)
-        assert isinstance(parsed, HclFile), parsed
-        return parsed
-
-    return run
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import re
 import shlex
@@ -15,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from skyplan.validate.hcl import HclBlock, HclFile, parse_file
+from skyplan.emit.naming import dataset_tag
+from skyplan.validate.hcl import HclBlock, HclFile
 
 Emitted = Callable[[str], dict[str, str]]
 Parse = Callable[[str], HclFile]
@@ -88,21 +88,6 @@ LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 # ------------------------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def hcl(tmp_path: Path) -> Parse:
-    """Parse HCL text with skyplan.validate.hcl (which reads files)."""
-    names = itertools.count()
-
-    def run(text: str) -> HclFile:
-        path = tmp_path / f"parsed-{next(names)}.tf"
-        path.write_text(text, encoding="utf-8")
-        parsed = parse_file(path)
-        assert isinstance(parsed, HclFile), parsed
-        return parsed
-
-    return run
 
 
 @pytest.fixture
@@ -449,8 +434,9 @@ def test_labels_are_valid_gcp_labels(main: HclFile, hcl: Parse) -> None:
     instances = blocks(main, "resource", "google_compute_instance")
     prep = value(instances["Prep_Step_v2"], "labels")
     assert prep["skyplan-job"] == "prep-step_v2"
-    produced = f"{FEATURES}_clean.set".lower().replace(".", "_")
-    assert prep["skyplan-dataset"] == produced[:63]
+    # the two names joined are 67 characters, over a label's 63: a summary, never a cut name
+    produced = dataset_tag("gcp", [FEATURES, "clean.set"])
+    assert prep["skyplan-dataset"] == produced and re.fullmatch(r"2-datasets-[0-9a-f]{8}", produced)
     assert "skyplan-dataset" not in value(instances["report"], "labels")
 
 

@@ -24,3 +24,13 @@ output "service_accounts" {
     "report"        = google_service_account.report.email
   }
 }
+
+output "dataset_tags" {
+  description = "The data sets behind each value of the skyplan-dataset tag this module sets, by value: a value names its data sets while they fit the cloud's limit (256 characters for AWS and Azure tags, 63 for GCP labels), else it reads <n>-datasets-<digest>, a stable digest of the names (manifest.json lists them too)."
+  value = {
+    "aligned"                                    = ["aligned"]
+    "aligned_patients_reference_report_variants" = ["aligned", "patients", "reference", "report", "variants"]
+    "report"                                     = ["report"]
+    "variants"                                   = ["variants"]
+  }
+}
