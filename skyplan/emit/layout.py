@@ -69,7 +69,23 @@ class JobLayout:
     def runs_uri(self) -> str:
         """Where the runner starts this run of the job (`start`) and its nodes write logs and
         completion markers: one folder per run, so markers of an earlier run never count."""
-        return f"{self.bucket.uri}{RUNS}/{self.job.name}/{self.run}/"
+        return f"{self.markers_uri}{self.run}/"
+
+    @property
+    def markers_uri(self) -> str:
+        """The folder of every run of the job (`_skyplan/<job>/`): what its identity may read and
+        write for markers, so that a new run changes no grant."""
+        return f"{self.bucket.uri}{RUNS}/{self.job.name}/"
+
+    def reads(self) -> tuple[str, ...]:
+        """The URI prefixes the job's nodes read, and nothing else may they read: each input
+        (where it has a URI) and its marker folder (the runner's go-ahead). Sorted."""
+        return tuple(sorted({i.uri for i in self.inputs if i.uri} | {self.markers_uri}))
+
+    def writes(self) -> tuple[str, ...]:
+        """The URI prefixes the job's nodes write, and nothing else may they write: each output
+        and its marker folder (logs and completion markers). Sorted."""
+        return tuple(sorted({o.uri for o in self.outputs if o.uri} | {self.markers_uri}))
 
 
 @dataclass(frozen=True)

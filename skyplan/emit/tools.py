@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from skyplan.errors import InputError
 
 Command = tuple[str, ...]
@@ -13,6 +15,28 @@ STAGING = "{staging}"
 def scheme(uri: str) -> str:
     """`s3`, `gs`, `az` or `file`."""
     return uri.split("://", 1)[0]
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """(store, key) of an object-store URI: the bucket (`s3://`, `gs://`) or `ACCOUNT/CONTAINER`
+    (`az://`), and the object key or key prefix below it."""
+    rest = uri.split("://", 1)[1]
+    if scheme(uri) == "az":
+        account, _, rest = rest.partition("/")
+        container, _, key = rest.partition("/")
+        return f"{account}/{container}", key
+    store, _, key = rest.partition("/")
+    return store, key
+
+
+def by_store(uris: Iterable[str], kind: str) -> dict[str, tuple[str, ...]]:
+    """The key prefixes of the `kind` (`s3`, `gs`, `az`) URIs among `uris`, by store, sorted."""
+    out: dict[str, set[str]] = {}
+    for uri in uris:
+        if scheme(uri) == kind:
+            store, key = split_uri(uri)
+            out.setdefault(store, set()).add(key)
+    return {store: tuple(sorted(keys)) for store, keys in sorted(out.items())}
 
 
 def file_path(uri: str) -> str:

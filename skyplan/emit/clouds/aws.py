@@ -16,6 +16,7 @@ from skyplan.emit.base import (
     script_files,
 )
 from skyplan.emit.layout import JobLayout
+from skyplan.emit.tools import by_store
 
 UBUNTU = "24.04"
 DISK_MAX_GB = 16_384  # gp3
@@ -32,18 +33,11 @@ def architecture(instance_type: str) -> str:
     return "arm64" if GRAVITON.match(instance_type) else "x86_64"
 
 
-def _s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
-
-
 def statements(j: JobLayout) -> list[dict[str, Any]]:
-    """The job's IAM policy: read its inputs, write its outputs and run markers, nothing else."""
-    # every run of the job (not just this one), so a new run changes no IAM policy
-    runs = _s3(j.runs_uri.removesuffix(f"{j.run}/"))
-    reads = [_s3(i.uri) for i in j.inputs if i.uri and i.uri.startswith("s3://")]
-    reads.append(runs)  # the runner's go-ahead (start) is read from there
-    writes = [_s3(o.uri) for o in j.outputs if o.uri] + [runs]
+    """The job's IAM policy: read its inputs, write its outputs and run markers, nothing else
+    (every run's markers, not just this one's, so a new run changes no IAM policy)."""
+    reads = [(b, k) for b, keys in by_store(j.reads(), "s3").items() for k in keys]
+    writes = [(b, k) for b, keys in by_store(j.writes(), "s3").items() for k in keys]
     out: list[dict[str, Any]] = []
     if reads:
         out.append(

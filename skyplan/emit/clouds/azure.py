@@ -18,12 +18,13 @@ from skyplan.emit.base import (
 )
 from skyplan.emit.layout import COPIES, Bucket, JobLayout
 from skyplan.emit.naming import AZURE_CONTAINER, tf_id
-from skyplan.emit.tools import azure_https
+from skyplan.emit.tools import azure_https, by_store
 
 UBUNTU = "24.04"
 IMAGE_PUBLISHER, IMAGE_OFFER = "Canonical", "ubuntu-24_04-lts"
 #: Ubuntu image SKU by image kind: Gen2 x64 (Trusted Launch capable), Gen1 x64, Arm64.
 IMAGE_SKUS = {"x64": "server", "x64_gen1": "server-gen1", "arm64": "server-arm64"}
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 SOFT_DELETE_DAYS = 7  # deleted blobs and containers stay recoverable this long
 OS_DISK_MAX_GB = 4095  # the largest managed OS disk Azure creates
 OS_DISK_GB = 64  # the OS disk beside a data disk
@@ -131,6 +132,35 @@ def data_access(j: JobLayout, buckets: tuple[Bucket, ...]) -> tuple[list[str], l
     return sorted(reads), sorted(external)
 
 
+#: The blob data actions a job's role allows (`blob_condition` limits each to the job's
+#: prefixes); deleting a blob, or the container, is not among them.
+JOB_DATA_ACTIONS = tuple(f"{BLOBS}/{a}" for a in ("add/action", "read", "write"))
+
+
+def blob_condition(reads: tuple[str, ...], writes: tuple[str, ...]) -> list[str]:
+    """The clauses (joined with AND) of an Azure ABAC condition (version 2.0) on a blob data
+    role assigned at container scope: read a blob only under `reads`, list only those prefixes,
+    and (when `writes`) create or write a blob only under `writes`. A prefix is a blob path
+    inside the container (`outputs/clean/`)."""
+
+    def starts(attribute: str, prefixes: tuple[str, ...]) -> str:
+        # quoted as they are: data set and job names, all a prefix holds, take no quotes
+        return " OR ".join(f"{attribute} StringStartsWith '{p}'" for p in prefixes)
+
+    path, listed = f"@Resource[{BLOBS}:path]", f"@Request[{BLOBS}:prefix]"
+    read = f"ActionMatches{{'{BLOBS}/read'}}"
+    clauses = [
+        f"((!({read} AND NOT SubOperationMatches{{'Blob.List'}})) OR ({starts(path, reads)}))",
+        f"((!({read} AND SubOperationMatches{{'Blob.List'}})) OR ({starts(listed, reads)}))",
+    ]
+    if writes:
+        written = " AND ".join(
+            f"!(ActionMatches{{'{a}'}})" for a in JOB_DATA_ACTIONS if a != f"{BLOBS}/read"
+        )
+        clauses.append(f"(({written}) OR ({starts(path, writes)}))")
+    return clauses
+
+
 def _dataset_tags(datasets: str) -> dict[str, str]:
     return {"skyplan-dataset": datasets} if datasets else {}
 
@@ -139,6 +169,11 @@ def _job(given: CloudInput, j: JobLayout, ident: str, host: str) -> dict[str, An
     size = j.placement.instance_type
     family = no_trusted_launch(size)
     reads, external = data_access(j, given.buckets)
+    containers = {b.region: f"{b.name}/{AZURE_CONTAINER}" for b in given.buckets}
+    read_in, write_in = by_store(j.reads(), "az"), by_store(j.writes(), "az")
+    own = containers[j.placement.region]
+    writes = write_in.get(own, ())
+    own_reads = tuple(sorted(set(read_in.get(own, ())) | set(writes)))
     record = job_record(given, j, ident, disk_max=DATA_DISK_MAX_GB)
     job_tags = {"skyplan-job": j.job.name}
     data_disk = record["disk_gb"] > OS_DISK_MAX_GB
@@ -153,7 +188,11 @@ def _job(given: CloudInput, j: JobLayout, ident: str, host: str) -> dict[str, An
         "trusted_launch": family is None,
         "security_note": security_note(size, j.job.accelerator is not None),
         "disk_type": os_disk_type(size),
-        "reads": [{"id": tf_id(r), "name": r} for r in reads],
+        "data_condition": blob_condition(own_reads, writes),
+        "reads": [
+            {"id": tf_id(r), "name": r, "condition": blob_condition(read_in[containers[r]], ())}
+            for r in reads
+        ],
         "external": external,
     }
 
@@ -184,6 +223,7 @@ class AzureEmitter:
         variables = {
             "regions": [_region(given, b, kinds.get(b.region, set())) for b in given.buckets],
             "jobs": jobs,
+            "job_data_actions": list(JOB_DATA_ACTIONS),
             "container": AZURE_CONTAINER,
             "copies_prefix": f"{AZURE_CONTAINER}/{COPIES}/",
             "container_prefix": f"{AZURE_CONTAINER}/",

@@ -17,9 +17,14 @@ from skyplan.emit.base import (
 )
 from skyplan.emit.layout import JobLayout
 from skyplan.emit.naming import label, short_hash, tf_id
+from skyplan.emit.render import hcl_string
+from skyplan.emit.tools import by_store
 
 UBUNTU = "24.04"
-BUCKET_READER = "roles/storage.legacyBucketReader"  # storage.buckets.get, for rsync
+OBJECT_USER, OBJECT_VIEWER = "roles/storage.objectUser", "roles/storage.objectViewer"
+BUCKET_VIEWER = "roles/storage.bucketViewer"  # storage.buckets.get (for rsync), no object access
+#: The request attribute naming the prefix a list request lists (IAM Conditions, Cloud Storage).
+LIST_PREFIX = "storage.googleapis.com/objectListPrefix"
 DISK_MAX_GB = 65_536  # pd-balanced and hyperdisk-balanced
 IMAGE_FAMILIES = {"x86_64": "ubuntu-2404-lts-amd64", "arm64": "ubuntu-2404-lts-arm64"}
 ARM_SERIES = frozenset({"t2a", "c4a", "n4a"})
@@ -53,31 +58,58 @@ def network_name(stack: str, region: str) -> str:
     return name if len(name) <= 50 else f"{name[:41].rstrip('-')}-{short_hash(stack, region)}"
 
 
-def grants(given: CloudInput, j: JobLayout) -> list[dict[str, str]]:
-    """Bucket roles of a job: objectUser on its own bucket, objectViewer where it reads, and
-    legacyBucketReader on both (`gcloud storage rsync` reads the bucket's metadata)."""
-    own = j.bucket
-    own_ref = f"google_storage_bucket.{tf_id(own.region)}.name"
-    out = [
-        {"id": "own", "bucket": own_ref, "role": "roles/storage.objectUser"},
-        {"id": "own_bucket", "bucket": own_ref, "role": BUCKET_READER},
-    ]
+def gcs_condition(bucket: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The clauses (joined with `||`) of an IAM Condition limiting a bucket role to objects under
+    `prefixes`: an object request names the object (`resource.name`), a list request names the
+    bucket, so it is matched by the prefix it lists (`objectListPrefix`)."""
+    listed = f"api.getAttribute({cel_string(LIST_PREFIX)}, '')"
+    clauses = []
+    for p in prefixes:
+        name = cel_string(f"projects/_/buckets/{bucket}/objects/{p}")
+        clauses.append(f"resource.name.startsWith({name})")
+        clauses.append(f"{listed}.startsWith({cel_string(p)})")
+    return clauses
+
+
+def cel_string(value: str) -> str:
+    """A single-quoted CEL string literal (reads without escapes inside an HCL string)."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return f"'{escaped}'"
+
+
+def grants(given: CloudInput, j: JobLayout) -> list[dict[str, Any]]:
+    """Bucket roles of a job, each object role limited by an IAM Condition to the job's own
+    prefixes: objectUser on its outputs and marker folder, objectViewer on its inputs, and
+    bucketViewer (bucket metadata, no object; `gcloud storage` reads it) on every bucket it
+    uses. Nothing else in the region's shared bucket is visible to it."""
+    own = j.bucket.name
     stack_buckets = {b.name: b for b in given.buckets}
-    for i in j.inputs:
-        if not i.uri or not i.uri.startswith("gs://"):
-            continue
-        name = i.uri[len("gs://") :].split("/", 1)[0]
-        if name == own.name:
-            continue
+    reads, writes = by_store(j.reads(), "gs"), by_store(j.writes(), "gs")
+    out: list[dict[str, Any]] = []
+    for name in sorted(set(reads) | set(writes)):
         ref = (
             f"google_storage_bucket.{tf_id(stack_buckets[name].region)}.name"
             if name in stack_buckets
-            else f'"{name}"'
+            else hcl_string(name)
         )
-        read = f"read_{tf_id(name)}"
-        out.append({"id": read, "bucket": ref, "role": "roles/storage.objectViewer"})
-        out.append({"id": f"{read}_bucket", "bucket": ref, "role": BUCKET_READER})
-    return sorted({g["id"]: g for g in out}.values(), key=lambda g: g["id"])
+        key = "own" if name == own else f"read_{tf_id(name)}"
+        write = writes.get(name, ())
+        read = tuple(p for p in reads.get(name, ()) if p not in write)
+        if write:
+            title = f"{j.job.name} writes its outputs and markers"
+            out.append(_grant(key, ref, OBJECT_USER, title, gcs_condition(name, write)))
+        if read:
+            rkey = "own_read" if name == own else key
+            title = f"{j.job.name} reads its inputs"
+            out.append(_grant(rkey, ref, OBJECT_VIEWER, title, gcs_condition(name, read)))
+        out.append(_grant(f"{key}_bucket", ref, BUCKET_VIEWER))
+    return sorted(out, key=lambda g: g["id"])
+
+
+def _grant(
+    ident: str, bucket: str, role: str, title: str = "", clauses: list[str] | None = None
+) -> dict[str, Any]:
+    return {"id": ident, "bucket": bucket, "role": role, "title": title, "clauses": clauses}
 
 
 @register("gcp")

@@ -49,6 +49,26 @@ resource "azurerm_role_definition" "eastus2_deallocate" {
   }
 }
 
+# What a job's identity may do in the stack's container: read, list and write blobs, never delete
+# a blob or the container. Each job's assignment carries a condition that limits it to the job's
+# own prefixes (its inputs, its outputs, its markers).
+resource "azurerm_role_definition" "eastus2_job_data" {
+  provider          = azurerm.eastus2
+  name              = "skyplan-analytics-eastus2-job-data"
+  scope             = azurerm_resource_group.eastus2.id
+  description       = "skyplan jobs of stack analytics in eastus2: read and write their own blobs"
+  assignable_scopes = [azurerm_resource_group.eastus2.id]
+
+  permissions {
+    actions = ["Microsoft.Storage/storageAccounts/blobServices/containers/read"]
+    data_actions = [
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+    ]
+  }
+}
+
 data "azurerm_platform_image" "eastus2_x64" {
   provider  = azurerm.eastus2
   location  = "eastus2"
@@ -295,13 +315,21 @@ resource "azurerm_user_assigned_identity" "agg_app" {
   })
 }
 
+# The region's container is shared by every job of the stack: the condition lets this job read
+# only its inputs and markers there and write only its outputs and markers.
 resource "azurerm_role_assignment" "agg_app_data" {
-  provider             = azurerm.eastus2
-  description          = "skyplan job agg-app: read and write the stack's container in eastus2"
-  scope                = azurerm_storage_container.eastus2.id
-  role_definition_name = "Storage Blob Data Contributor"
-  principal_id         = azurerm_user_assigned_identity.agg_app.principal_id
-  principal_type       = "ServicePrincipal"
+  provider           = azurerm.eastus2
+  description        = "skyplan job agg-app: read its inputs, write its outputs and markers in eastus2"
+  scope              = azurerm_storage_container.eastus2.id
+  role_definition_id = azurerm_role_definition.eastus2_job_data.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.agg_app.principal_id
+  principal_type     = "ServicePrincipal"
+  condition_version  = "2.0"
+  condition = join(" AND ", [
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND NOT SubOperationMatches{'Blob.List'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/agg-app/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/app-daily/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/agg-app/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/app-daily/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/agg-app/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/app-daily/'))",
+  ])
 }
 
 resource "azurerm_role_assignment" "agg_app_deallocate" {
@@ -466,13 +494,21 @@ resource "azurerm_user_assigned_identity" "dashboard" {
   })
 }
 
+# The region's container is shared by every job of the stack: the condition lets this job read
+# only its inputs and markers there and write only its outputs and markers.
 resource "azurerm_role_assignment" "dashboard_data" {
-  provider             = azurerm.eastus2
-  description          = "skyplan job dashboard: read and write the stack's container in eastus2"
-  scope                = azurerm_storage_container.eastus2.id
-  role_definition_name = "Storage Blob Data Contributor"
-  principal_id         = azurerm_user_assigned_identity.dashboard.principal_id
-  principal_type       = "ServicePrincipal"
+  provider           = azurerm.eastus2
+  description        = "skyplan job dashboard: read its inputs, write its outputs and markers in eastus2"
+  scope              = azurerm_storage_container.eastus2.id
+  role_definition_id = azurerm_role_definition.eastus2_job_data.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.dashboard.principal_id
+  principal_type     = "ServicePrincipal"
+  condition_version  = "2.0"
+  condition = join(" AND ", [
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND NOT SubOperationMatches{'Blob.List'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/dashboard/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/extracts/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/dashboard/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/attribution/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/extracts/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/dashboard/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/extracts/'))",
+  ])
 }
 
 resource "azurerm_role_assignment" "dashboard_deallocate" {
@@ -602,13 +638,21 @@ resource "azurerm_user_assigned_identity" "join" {
   })
 }
 
+# The region's container is shared by every job of the stack: the condition lets this job read
+# only its inputs and markers there and write only its outputs and markers.
 resource "azurerm_role_assignment" "join_data" {
-  provider             = azurerm.eastus2
-  description          = "skyplan job join: read and write the stack's container in eastus2"
-  scope                = azurerm_storage_container.eastus2.id
-  role_definition_name = "Storage Blob Data Contributor"
-  principal_id         = azurerm_user_assigned_identity.join.principal_id
-  principal_type       = "ServicePrincipal"
+  provider           = azurerm.eastus2
+  description        = "skyplan job join: read its inputs, write its outputs and markers in eastus2"
+  scope              = azurerm_storage_container.eastus2.id
+  role_definition_id = azurerm_role_definition.eastus2_job_data.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.join.principal_id
+  principal_type     = "ServicePrincipal"
+  condition_version  = "2.0"
+  condition = join(" AND ", [
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND NOT SubOperationMatches{'Blob.List'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/join/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'copies/ads-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'copies/clicks-eu-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'copies/clicks-us-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/app-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/join/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/ads-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/clicks-eu-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/clicks-us-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/app-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/attribution/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/join/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/'))",
+  ])
 }
 
 resource "azurerm_role_assignment" "join_deallocate" {

@@ -237,12 +237,22 @@ resource "google_storage_bucket_iam_member" "agg_ads_own" {
   bucket   = google_storage_bucket.us_central1.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.agg_ads.member
+
+  condition {
+    title = "agg-ads writes its outputs and markers"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/_skyplan/agg-ads/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/agg-ads/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/outputs/ads-daily/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/ads-daily/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "agg_ads_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.agg_ads.member
 }
 
@@ -251,12 +261,20 @@ resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs" {
   bucket   = "acme-adserver-logs"
   role     = "roles/storage.objectViewer"
   member   = google_service_account.agg_ads.member
+
+  condition {
+    title = "agg-ads reads its inputs"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/acme-adserver-logs/objects/impressions/dt=2024-07-14/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('impressions/dt=2024-07-14/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs_bucket" {
   provider = google.us_central1
   bucket   = "acme-adserver-logs"
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.agg_ads.member
 }
 

@@ -237,13 +237,38 @@ resource "google_storage_bucket_iam_member" "eval_own" {
   bucket   = google_storage_bucket.us_central1.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.eval.member
+
+  condition {
+    title = "eval writes its outputs and markers"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/eval/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/eval/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/scores/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/scores/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "eval_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.eval.member
+}
+
+resource "google_storage_bucket_iam_member" "eval_own_read" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.eval.member
+
+  condition {
+    title = "eval reads its inputs"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/')",
+    ])
+  }
 }
 
 resource "google_compute_instance" "eval" {
@@ -310,7 +335,7 @@ resource "google_compute_instance" "eval" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.eval_own, google_storage_bucket_iam_member.eval_own_bucket]
+  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.eval_own, google_storage_bucket_iam_member.eval_own_bucket, google_storage_bucket_iam_member.eval_own_read]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -329,12 +354,22 @@ resource "google_storage_bucket_iam_member" "tokenize_own" {
   bucket   = google_storage_bucket.us_central1.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.tokenize.member
+
+  condition {
+    title = "tokenize writes its outputs and markers"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/tokenize/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/tokenize/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "tokenize_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.tokenize.member
 }
 
@@ -343,12 +378,20 @@ resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data" {
   bucket   = "acme-fm-data"
   role     = "roles/storage.objectViewer"
   member   = google_service_account.tokenize.member
+
+  condition {
+    title = "tokenize reads its inputs"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/acme-fm-data/objects/crawl/2024-06/dedup/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('crawl/2024-06/dedup/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data_bucket" {
   provider = google.us_central1
   bucket   = "acme-fm-data"
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.tokenize.member
 }
 
@@ -437,13 +480,38 @@ resource "google_storage_bucket_iam_member" "train_own" {
   bucket   = google_storage_bucket.us_central1.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.train.member
+
+  condition {
+    title = "train writes its outputs and markers"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/train/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/train/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "train_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.train.member
+}
+
+resource "google_storage_bucket_iam_member" "train_own_read" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.train.member
+
+  condition {
+    title = "train reads its inputs"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/')",
+    ])
+  }
 }
 
 resource "google_compute_instance" "train" {
@@ -510,5 +578,5 @@ resource "google_compute_instance" "train" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.train_own, google_storage_bucket_iam_member.train_own_bucket]
+  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.train_own, google_storage_bucket_iam_member.train_own_bucket, google_storage_bucket_iam_member.train_own_read]
 }

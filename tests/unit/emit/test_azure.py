@@ -363,7 +363,9 @@ def test_role_assignments(main: dict[str, Any]) -> None:
     regions |= {"tiny": "westeurope", "train": "swedencentral"}
     for job in jobs:
         own = roles[f"{job}_data"]
-        assert own["role_definition_name"] == "Storage Blob Data Contributor"
+        role = f"azurerm_role_definition.{regions[job]}_job_data.role_definition_resource_id"
+        assert own["role_definition_id"] == f"${{{role}}}"
+        assert "role_definition_name" not in own
         assert own["scope"] == f"${{azurerm_storage_container.{regions[job]}.id}}"
         assert own["principal_id"] == f"${{azurerm_user_assigned_identity.{job}.principal_id}}"
         assert own["principal_type"] == "ServicePrincipal"
@@ -374,11 +376,78 @@ def test_role_assignments(main: dict[str, Any]) -> None:
     assert {v["for_each"] for v in operators.values()} == {"${toset(var.operator_principal_ids)}"}
 
 
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+
+
+def allowed(condition: str) -> dict[str, set[str]]:
+    """What an ABAC condition on a blob role allows, clause by clause: the path prefixes a blob
+    may be read under (`read`), listed under (`list`) and written under (`write`)."""
+    m = re.fullmatch(r'\$\{join\(" AND ", \[(.*)\]\)\}', condition, re.DOTALL)
+    assert m, condition
+    clauses = parse(f"x = [{m[1]}]")["x"]
+    out: dict[str, set[str]] = {}
+    for clause in clauses:
+        guard, _, rule = clause.partition(") OR (")
+        if "NOT SubOperationMatches{'Blob.List'}" in guard:
+            kind = "read"
+        elif "SubOperationMatches{'Blob.List'}" in guard:
+            kind = "list"
+        else:
+            assert guard.count("ActionMatches") == 2, guard  # add/action and write
+            assert f"{BLOBS}/add/action" in guard and f"{BLOBS}/write" in guard, guard
+            kind = "write"
+        attribute = "@Request" if kind == "list" else "@Resource"
+        found = re.findall(
+            rf"{attribute}\[{BLOBS}:(?:path|prefix)\] StringStartsWith '([^']*)'", rule
+        )
+        assert found and rule.count(" OR ") == len(found) - 1, rule
+        out[kind] = set(found)
+    return out
+
+
+def test_each_job_reads_and_writes_only_its_own_prefixes(main: dict[str, Any]) -> None:
+    """The region's container is shared by every job: each job's role assignment carries a
+    condition that lets it read only its inputs (and the runner's go-ahead in its marker
+    folder), list only those prefixes, and write only its outputs and markers; its role
+    cannot delete a blob or the container."""
+    roles = of_type(main, "azurerm_role_assignment")
+    expected = {  # job: (reads in its own container, writes)
+        "prep": (set(), {"outputs/clean/"}),  # its input is external, read in place
+        "train": ({"copies/clean/"}, {"outputs/model/"}),
+        "score": ({"copies/model/"}, {"outputs/scores/"}),
+        "big": (set(), set()),
+        "tiny": ({"outputs/scores/"}, set()),
+    }
+    for job, (reads, writes) in expected.items():
+        own = roles[f"{job}_data"]
+        assert own["condition_version"] == "2.0"
+        writes = writes | {f"_skyplan/{job}/"}
+        assert allowed(own["condition"]) == {
+            "read": reads | writes,
+            "list": reads | writes,
+            "write": writes,
+        }, job
+    for region, definition in of_type(main, "azurerm_role_definition").items():
+        if not region.endswith("_job_data"):
+            continue
+        (permissions,) = definition["permissions"]
+        assert permissions["actions"] == [
+            "Microsoft.Storage/storageAccounts/blobServices/containers/read"
+        ]
+        assert permissions["data_actions"] == [
+            f"{BLOBS}/add/action",
+            f"{BLOBS}/read",
+            f"{BLOBS}/write",
+        ]
+
+
 def test_nodes_may_deallocate_themselves_and_nothing_more(
     main: dict[str, Any], files: dict[str, str]
 ) -> None:
     """A VM that shuts itself down stays billed on Azure: each node deallocates itself."""
-    definitions = of_type(main, "azurerm_role_definition")
+    definitions = {
+        k: v for k, v in of_type(main, "azurerm_role_definition").items() if "deallocate" in k
+    }
     assert sorted(definitions) == ["swedencentral_deallocate", "westeurope_deallocate"]
     for region, body in definitions.items():
         rg = f"${{azurerm_resource_group.{region.removesuffix('_deallocate')}.id}}"
@@ -419,6 +488,8 @@ def test_reading_another_regions_container(stack: tuple[Any, Any, StackLayout]) 
     doc = resources(parse(text))
     read = of_type(doc, "azurerm_role_assignment")["train_read_westeurope"]
     assert read["role_definition_name"] == "Storage Blob Data Reader"
+    assert read["condition_version"] == "2.0"
+    assert allowed(read["condition"]) == {"read": {"outputs/clean/"}, "list": {"outputs/clean/"}}
     assert read["scope"] == "${azurerm_storage_container.westeurope.id}"
     assert read["provider"] == "${azurerm.swedencentral}"
     vm = of_type(doc, "azurerm_linux_virtual_machine")["train"]

@@ -365,28 +365,68 @@ def test_n1_gpu_offerings_are_a_machine_type_and_guest_accelerators(
     assert accelerators["Prep_Step_v2"] == accelerators["report"] == []
 
 
-def test_bucket_roles(main: HclFile) -> None:
-    """objectUser on the job's own bucket, objectViewer on an external bucket read in place,
-    and legacyBucketReader (storage.buckets.get, which `gcloud storage rsync` needs) on both."""
+def condition_prefixes(b: HclBlock) -> dict[str, set[str]]:
+    """What the IAM Condition of a bucket role allows: `objects`, the object name prefixes
+    (`projects/_/buckets/<bucket>/objects/<prefix>`), and `lists`, the prefixes it may list."""
+    expression = str(value(child(b, "condition"), "expression"))
+    return {
+        "objects": set(re.findall(r"resource\.name\.startsWith\('([^']*)'\)", expression)),
+        "lists": set(re.findall(r"objectListPrefix', ''\)\.startsWith\('([^']*)'\)", expression)),
+    }
+
+
+def test_bucket_roles_are_limited_to_the_jobs_own_prefixes(main: HclFile) -> None:
+    """Every job shares its region's bucket with the others, so each object role carries an IAM
+    Condition: objectUser on its outputs and its marker folder, objectViewer on its inputs
+    (here or in an external bucket read in place), and nothing else; bucketViewer (bucket
+    metadata, which `gcloud storage rsync` reads, no object) takes no condition."""
     own = {a: f"${{google_storage_bucket.{a}.name}}" for a in ALIASES.values()}
     user, viewer = "roles/storage.objectUser", "roles/storage.objectViewer"
-    meta = "roles/storage.legacyBucketReader"
+    meta = "roles/storage.bucketViewer"
     w4, w1 = own["europe_west4"], own["europe_west1"]
-    expected = {
-        "Prep_Step_v2": {(w4, user), (w4, meta), ("acme-raw", viewer), ("acme-raw", meta)},
-        "train": {(w4, user), (w4, meta), ("acme-raw", viewer), ("acme-raw", meta)},
-        "t4": {(w1, user), (w1, meta)},  # reads copies in its own region
-        "report": {(w4, user), (w4, meta)},  # reads the model beside it
+    names = {w4: "skyplan-gct-europe-west4", w1: "skyplan-gct-europe-west1", "acme-raw": "acme-raw"}
+    raw = {("acme-raw", viewer): {"landing/batch-1/"}, ("acme-raw", meta): set()}
+    expected: dict[str, dict[tuple[str, str], set[str]]] = {
+        "Prep_Step_v2": {
+            (w4, user): {"_skyplan/Prep-Step.v2/", f"outputs/{FEATURES}/", "outputs/clean.set/"},
+            (w4, meta): set(),
+        }
+        | raw,
+        "train": {
+            (w4, user): {"_skyplan/train/", "outputs/model/"},
+            (w4, viewer): {"outputs/clean.set/"},
+            (w4, meta): set(),
+        }
+        | raw,
+        # reads copies in its own region
+        "t4": {(w1, user): {"_skyplan/t4/"}, (w1, viewer): {"copies/model/", "copies/raw/"}}
+        | {(w1, meta): set()},
+        # reads the model beside it
+        "report": {(w4, user): {"_skyplan/report/"}, (w4, viewer): {"outputs/model/"}}
+        | {(w4, meta): set()},
     }
     members = blocks(main, "resource", "google_storage_bucket_iam_member")
     instances = blocks(main, "resource", "google_compute_instance")
     for ident in JOBS:
         account = f"${{google_service_account.{ident}.member}}"
         mine = {n: b for n, b in members.items() if value(b, "member") == account}
-        assert {(value(b, "bucket"), value(b, "role")) for b in mine.values()} == expected[ident]
+        got = {(value(b, "bucket"), value(b, "role")): b for b in mine.values()}
+        assert set(got) == set(expected[ident]), ident
+        for (bucket, role), prefixes in expected[ident].items():
+            b = got[(bucket, role)]
+            if role == meta:
+                assert not children(b, "condition"), (ident, bucket)
+                continue
+            allowed = condition_prefixes(b)
+            where = f"projects/_/buckets/{names[bucket]}/objects/"
+            assert allowed["objects"] == {where + p for p in prefixes}, (ident, bucket, role)
+            assert allowed["lists"] == prefixes, (ident, bucket, role)
+            assert len(str(value(child(b, "condition"), "title"))) <= 100
         depends = set(value(instances[ident], "depends_on"))
         assert {f"${{google_storage_bucket_iam_member.{n}}}" for n in mine} <= depends
     assert len(members) == sum(len(e) for e in expected.values())
+    # no role on a whole bucket's objects, and no legacy role (they list every object)
+    assert not [b for b in members.values() if "legacy" in value(b, "role")]
 
 
 def test_buckets_and_firewalls(main: HclFile) -> None:

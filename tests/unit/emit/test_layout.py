@@ -82,3 +82,18 @@ def test_a_change_reruns_its_step_and_everything_downstream(
         "clean": True,  # produced by prep
         "raw": False,
     }
+
+
+def test_what_a_job_may_read_and_write(
+    layout_of: Callable[[str], StackLayout], two_clouds: str
+) -> None:
+    """The prefixes every cloud's grants are built from: inputs and the marker folder of every
+    run (the runner's go-ahead) to read; outputs and that folder to write; nothing else."""
+    layout = layout_of(two_clouds)
+    jobs = {j.job.name: j for j in layout.jobs}
+    train = jobs["train"]
+    markers = f"{train.bucket.uri}_skyplan/train/"
+    assert train.runs_uri.startswith(markers) and train.runs_uri != markers
+    assert set(train.reads()) == {i.uri for i in train.inputs} | {markers}
+    assert set(train.writes()) == {f"{train.bucket.uri}outputs/model/", markers}
+    assert list(train.reads()) == sorted(train.reads())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skyplan.emit.tools import STAGING, copy, download, put_file, upload
+from skyplan.emit.tools import STAGING, by_store, copy, download, put_file, split_uri, upload
 
 
 def test_same_cloud_copies_are_server_side() -> None:
@@ -52,3 +52,12 @@ def test_node_side_commands() -> None:
     assert put_file("/m", "az://a/c/m", "r") == (
         "azcopy", "copy", "/m", "https://a.blob.core.windows.net/c/m",
     )  # fmt: skip
+
+
+def test_split_uri_and_by_store() -> None:
+    assert split_uri("s3://b/outputs/x/") == ("b", "outputs/x/")
+    assert split_uri("gs://b/") == ("b", "")
+    assert split_uri("az://acct/skyplan/copies/x/") == ("acct/skyplan", "copies/x/")
+    uris = ["gs://b/z/", "s3://a/k/", "gs://a/y/", "gs://b/x/", "gs://b/x/"]
+    assert by_store(uris, "gs") == {"a": ("y/",), "b": ("x/", "z/")}
+    assert by_store(uris, "az") == {}

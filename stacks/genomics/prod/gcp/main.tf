@@ -237,13 +237,40 @@ resource "google_storage_bucket_iam_member" "align_own" {
   bucket   = google_storage_bucket.europe_west4.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.align.member
+
+  condition {
+    title = "align writes its outputs and markers"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/_skyplan/align/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/align/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/aligned/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "align_own_bucket" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.align.member
+}
+
+resource "google_storage_bucket_iam_member" "align_own_read" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.align.member
+
+  condition {
+    title = "align reads its inputs"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/copies/patients/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/patients/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/copies/reference/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/')",
+    ])
+  }
 }
 
 resource "google_compute_instance" "align" {
@@ -310,7 +337,7 @@ resource "google_compute_instance" "align" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.align_own, google_storage_bucket_iam_member.align_own_bucket]
+  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.align_own, google_storage_bucket_iam_member.align_own_bucket, google_storage_bucket_iam_member.align_own_read]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -329,13 +356,40 @@ resource "google_storage_bucket_iam_member" "call_variants_own" {
   bucket   = google_storage_bucket.europe_west4.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.call_variants.member
+
+  condition {
+    title = "call-variants writes its outputs and markers"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/_skyplan/call-variants/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/call-variants/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/variants/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "call_variants_own_bucket" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.call_variants.member
+}
+
+resource "google_storage_bucket_iam_member" "call_variants_own_read" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.call_variants.member
+
+  condition {
+    title = "call-variants reads its inputs"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/copies/reference/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/aligned/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/')",
+    ])
+  }
 }
 
 resource "google_compute_instance" "call_variants" {
@@ -402,7 +456,7 @@ resource "google_compute_instance" "call_variants" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.call_variants_own, google_storage_bucket_iam_member.call_variants_own_bucket]
+  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.call_variants_own, google_storage_bucket_iam_member.call_variants_own_bucket, google_storage_bucket_iam_member.call_variants_own_read]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -421,13 +475,38 @@ resource "google_storage_bucket_iam_member" "report_own" {
   bucket   = google_storage_bucket.europe_west4.name
   role     = "roles/storage.objectUser"
   member   = google_service_account.report.member
+
+  condition {
+    title = "report writes its outputs and markers"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/_skyplan/report/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/report/')",
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/report/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/report/')",
+    ])
+  }
 }
 
 resource "google_storage_bucket_iam_member" "report_own_bucket" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
-  role     = "roles/storage.legacyBucketReader"
+  role     = "roles/storage.bucketViewer"
   member   = google_service_account.report.member
+}
+
+resource "google_storage_bucket_iam_member" "report_own_read" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.report.member
+
+  condition {
+    title = "report reads its inputs"
+    expression = join(" || ", [
+      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/variants/')",
+      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/')",
+    ])
+  }
 }
 
 resource "google_compute_instance" "report" {
@@ -494,5 +573,5 @@ resource "google_compute_instance" "report" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.report_own, google_storage_bucket_iam_member.report_own_bucket]
+  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.report_own, google_storage_bucket_iam_member.report_own_bucket, google_storage_bucket_iam_member.report_own_read]
 }
