@@ -23,7 +23,8 @@ INSTALL = {
 }
 #: How a node powers off when its job is done. On Azure a VM that shuts itself down stays
 #: allocated and billed, so the node first asks Resource Manager to deallocate it (its identity
-#: holds a role allowing exactly that); `shutdown` remains the fallback.
+#: holds a role allowing exactly that, on the job's own VMs; retried, as fresh role assignments
+#: take minutes to apply); `shutdown` remains the fallback.
 POWER_OFF = {
     "aws": ("shutdown -h now",),
     "gcp": ("shutdown -h now",),
@@ -35,7 +36,7 @@ POWER_OFF = {
         'vm=$(curl -fsS -H Metadata:true "$imds/instance/compute/resourceId'
         '?api-version=2021-02-01&format=text") || true',
         'if [ -n "$token" ] && [ -n "$vm" ]; then',
-        '  curl -fsS -X POST -H "Authorization: Bearer $token" -H "Content-Length: 0" '
+        '  retry curl -fsS -X POST -H "Authorization: Bearer $token" -H "Content-Length: 0" '
         '"https://management.azure.com$vm/deallocate?api-version=2024-07-01" || true',
         "fi",
         "shutdown -h now",

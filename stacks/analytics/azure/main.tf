@@ -33,7 +33,7 @@ resource "azurerm_resource_group" "eastus2" {
 }
 
 # A VM that shuts itself down stays allocated (and billed) on Azure: nodes deallocate themselves
-# when their job is done, with this role and nothing more.
+# when their job is done, with this role and nothing more, assigned on each job's own VMs.
 resource "azurerm_role_definition" "eastus2_deallocate" {
   provider          = azurerm.eastus2
   name              = "skyplan-analytics-eastus2-deallocate"
@@ -332,15 +332,6 @@ resource "azurerm_role_assignment" "agg_app_data" {
   ])
 }
 
-resource "azurerm_role_assignment" "agg_app_deallocate" {
-  provider           = azurerm.eastus2
-  description        = "skyplan job agg-app: its nodes deallocate themselves when done"
-  scope              = azurerm_resource_group.eastus2.id
-  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
-  principal_id       = azurerm_user_assigned_identity.agg_app.principal_id
-  principal_type     = "ServicePrincipal"
-}
-
 # Containers outside this stack that the job reads: their resource group is unknown here, so the
 # owner must grant "Storage Blob Data Reader" to the job's identity (output identity_principal_ids)
 # on each, and, if its firewall is on, allow this region's subnet (output subnet_ids):
@@ -470,14 +461,26 @@ resource "azurerm_linux_virtual_machine" "agg_app" {
     ignore_changes = [source_image_id, source_image_reference]
   }
 
-  # The node starts its job at boot: its data roles and its way out must exist by then.
+  # The node starts its job at boot: its data roles and its way out must exist by then (its
+  # role to deallocate itself is scoped to the VM, so it follows the VM, long before the job ends).
   depends_on = [
     azurerm_role_assignment.agg_app_data,
-    azurerm_role_assignment.agg_app_deallocate,
     azurerm_nat_gateway_public_ip_association.eastus2,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]
+}
+
+# Each node deallocates itself when its job is done: the job's identity may do that to the job's
+# own VMs and to no other VM (the runner starts the job only after apply has made these).
+resource "azurerm_role_assignment" "agg_app_deallocate" {
+  provider           = azurerm.eastus2
+  count              = 3
+  description        = "skyplan job agg-app: its node ${count.index} deallocates itself when done"
+  scope              = azurerm_linux_virtual_machine.agg_app[count.index].id
+  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.agg_app.principal_id
+  principal_type     = "ServicePrincipal"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -509,15 +512,6 @@ resource "azurerm_role_assignment" "dashboard_data" {
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/dashboard/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/attribution/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/extracts/'))",
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/dashboard/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/extracts/'))",
   ])
-}
-
-resource "azurerm_role_assignment" "dashboard_deallocate" {
-  provider           = azurerm.eastus2
-  description        = "skyplan job dashboard: its nodes deallocate themselves when done"
-  scope              = azurerm_resource_group.eastus2.id
-  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
-  principal_id       = azurerm_user_assigned_identity.dashboard.principal_id
-  principal_type     = "ServicePrincipal"
 }
 
 resource "azurerm_network_interface" "dashboard" {
@@ -614,14 +608,26 @@ resource "azurerm_linux_virtual_machine" "dashboard" {
     ignore_changes = [source_image_id, source_image_reference]
   }
 
-  # The node starts its job at boot: its data roles and its way out must exist by then.
+  # The node starts its job at boot: its data roles and its way out must exist by then (its
+  # role to deallocate itself is scoped to the VM, so it follows the VM, long before the job ends).
   depends_on = [
     azurerm_role_assignment.dashboard_data,
-    azurerm_role_assignment.dashboard_deallocate,
     azurerm_nat_gateway_public_ip_association.eastus2,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]
+}
+
+# Each node deallocates itself when its job is done: the job's identity may do that to the job's
+# own VMs and to no other VM (the runner starts the job only after apply has made these).
+resource "azurerm_role_assignment" "dashboard_deallocate" {
+  provider           = azurerm.eastus2
+  count              = 1
+  description        = "skyplan job dashboard: its node ${count.index} deallocates itself when done"
+  scope              = azurerm_linux_virtual_machine.dashboard[count.index].id
+  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.dashboard.principal_id
+  principal_type     = "ServicePrincipal"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -653,15 +659,6 @@ resource "azurerm_role_assignment" "join_data" {
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/join/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/ads-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/clicks-eu-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/clicks-us-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/app-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/attribution/'))",
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/join/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/'))",
   ])
-}
-
-resource "azurerm_role_assignment" "join_deallocate" {
-  provider           = azurerm.eastus2
-  description        = "skyplan job join: its nodes deallocate themselves when done"
-  scope              = azurerm_resource_group.eastus2.id
-  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
-  principal_id       = azurerm_user_assigned_identity.join.principal_id
-  principal_type     = "ServicePrincipal"
 }
 
 resource "azurerm_network_interface" "join" {
@@ -758,12 +755,24 @@ resource "azurerm_linux_virtual_machine" "join" {
     ignore_changes = [source_image_id, source_image_reference]
   }
 
-  # The node starts its job at boot: its data roles and its way out must exist by then.
+  # The node starts its job at boot: its data roles and its way out must exist by then (its
+  # role to deallocate itself is scoped to the VM, so it follows the VM, long before the job ends).
   depends_on = [
     azurerm_role_assignment.join_data,
-    azurerm_role_assignment.join_deallocate,
     azurerm_nat_gateway_public_ip_association.eastus2,
     azurerm_subnet_nat_gateway_association.eastus2,
     azurerm_subnet_network_security_group_association.eastus2,
   ]
+}
+
+# Each node deallocates itself when its job is done: the job's identity may do that to the job's
+# own VMs and to no other VM (the runner starts the job only after apply has made these).
+resource "azurerm_role_assignment" "join_deallocate" {
+  provider           = azurerm.eastus2
+  count              = 4
+  description        = "skyplan job join: its node ${count.index} deallocates itself when done"
+  scope              = azurerm_linux_virtual_machine.join[count.index].id
+  role_definition_id = azurerm_role_definition.eastus2_deallocate.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.join.principal_id
+  principal_type     = "ServicePrincipal"
 }

@@ -456,14 +456,25 @@ def test_nodes_may_deallocate_themselves_and_nothing_more(
             "Microsoft.Compute/virtualMachines/deallocate/action",
             "Microsoft.Compute/virtualMachines/read",
         ]
+    # assigned on the job's own VMs, one per node, never on the resource group (where any node
+    # could deallocate any VM of the stack)
     roles = of_type(main, "azurerm_role_assignment")
+    vms = of_type(main, "azurerm_linux_virtual_machine")
+    for job, vm in vms.items():
+        mine = roles[f"{job}_deallocate"]
+        assert mine["count"] == vm["count"]
+        assert mine["scope"] == f"${{azurerm_linux_virtual_machine.{job}[count.index].id}}"
+        assert mine["principal_id"] == f"${{azurerm_user_assigned_identity.{job}.principal_id}}"
+        # the VM must not wait for an assignment that waits for the VM
+        assert f"${{azurerm_role_assignment.{job}_deallocate}}" not in vm["depends_on"]
+    assert vms["score"]["count"] == 2
+    assert not [r for r in roles.values() if "azurerm_resource_group" in r["scope"]]
     train = roles["train_deallocate"]
-    assert train["scope"] == "${azurerm_resource_group.swedencentral.id}"
     assert "azurerm_role_definition.swedencentral_deallocate" in train["role_definition_id"]
     script = files["azure/scripts/train.sh.tftpl"]
     finish = script[script.index("finish() {") : script.index("trap finish EXIT")]
     assert "set +e" in finish
-    assert "/deallocate?api-version=" in finish
+    assert "retry curl -fsS -X POST" in finish and "/deallocate?api-version=" in finish
     assert finish.index("/deallocate?") < finish.index("shutdown -h now")
 
 
