@@ -8,15 +8,26 @@ from skyplan.emit.layout import JobLayout
 from skyplan.emit.render import render
 from skyplan.emit.tools import Command, download, get_file, put_file, upload
 
-#: How each cloud's node gets its storage tool (Ubuntu images ship snapd).
+#: Where AzCopy releases are published: `<this>/v<version>/azcopy_linux_<arch>_<version>.tar.gz`.
+AZCOPY_RELEASES = "https://github.com/Azure/azure-storage-azcopy/releases/download"
+#: Terraform template variables of every startup script (the rest of `${...}` is the shell's).
+TEMPLATE_VARS = ("node", "identity_client_id", "azcopy_version", "azcopy_sha256")
+
+#: How each cloud's node gets its storage tool (Ubuntu images ship snapd; AzCopy, which has no
+#: package there, comes from its pinned, checksum-verified release).
 INSTALL = {
     "aws": ("command -v aws >/dev/null || snap install aws-cli --classic",),
     "gcp": ("command -v gcloud >/dev/null || snap install google-cloud-cli --classic",),
     "azure": (
         "if ! command -v azcopy >/dev/null; then",
-        '  case "$(uname -m)" in aarch64) flavour=linux-arm64 ;; *) flavour=linux ;; esac',
-        '  retry bash -c "curl -fsSL https://aka.ms/downloadazcopy-v10-$flavour | tar -xz -C /tmp"',
-        "  install -m 0755 /tmp/azcopy_linux_*/azcopy /usr/local/bin/azcopy",
+        "  # The pinned release (var.azcopy_version), checked against var.azcopy_sha256 before",
+        "  # anything in it is unpacked: a download that does not match fails the job.",
+        '  case "$(uname -m)" in aarch64) arch=arm64 ;; *) arch=amd64 ;; esac',
+        '  tarball="azcopy_linux_${arch}_${azcopy_version}.tar.gz"',
+        f'  retry curl -fsSL -o "/tmp/$tarball" "{AZCOPY_RELEASES}/v${{azcopy_version}}/$tarball"',
+        '  echo "${azcopy_sha256}  /tmp/$tarball" | sha256sum --check --strict -',
+        "  tar -xzf \"/tmp/$tarball\" -C /tmp --strip-components=1 --wildcards '*/azcopy'",
+        "  install -m 0755 /tmp/azcopy /usr/local/bin/azcopy",
         "fi",
         "export AZCOPY_AUTO_LOGIN_TYPE=MSI AZCOPY_MSI_CLIENT_ID=${identity_client_id}",
     ),
@@ -69,10 +80,10 @@ def _lines(commands: tuple[Command, ...]) -> list[str]:
 
 
 def tf_template(text: str) -> str:
-    """Escape a shell script for Terraform's templatefile(): only `${node}` (and the cloud's own
-    `${identity_client_id}`) stay interpolations."""
+    """Escape a shell script for Terraform's templatefile(): only `${node}` (and Azure's
+    `${identity_client_id}`, `${azcopy_version}`, `${azcopy_sha256}`) stay interpolations."""
     escaped = text.replace("${", "$${").replace("%{", "%%{")
-    for name in ("node", "identity_client_id"):
+    for name in TEMPLATE_VARS:
         escaped = escaped.replace(f"$${{{name}}}", f"${{{name}}}")
     return escaped
 

@@ -25,6 +25,8 @@ IMAGE_PUBLISHER, IMAGE_OFFER = "Canonical", "ubuntu-24_04-lts"
 #: Ubuntu image SKU by image kind: Gen2 x64 (Trusted Launch capable), Gen1 x64, Arm64.
 IMAGE_SKUS = {"x64": "server", "x64_gen1": "server-gen1", "arm64": "server-arm64"}
 BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+#: The AzCopy release nodes install by default (var.azcopy_version); its checksum is the user's.
+AZCOPY_VERSION = "10.31.1"
 SOFT_DELETE_DAYS = 7  # deleted blobs and containers stay recoverable this long
 OS_DISK_MAX_GB = 4095  # the largest managed OS disk Azure creates
 OS_DISK_GB = 64  # the OS disk beside a data disk
@@ -102,6 +104,11 @@ def image_kind(size: str) -> str:
         return "arm64"
     family = no_trusted_launch(size)
     return "x64_gen1" if family and family.gen1 else "x64"
+
+
+def azcopy_arch(size: str) -> str:
+    """The architecture in the name of the AzCopy release a node of `size` installs."""
+    return "arm64" if image_kind(size) == "arm64" else "amd64"
 
 
 def os_disk_type(size: str) -> str:
@@ -185,6 +192,7 @@ def _job(given: CloudInput, j: JobLayout, ident: str, host: str) -> dict[str, An
         "job_tags": job_tags,
         "node_tags": job_tags | _dataset_tags(record["datasets"]),
         "image": f"{tf_id(j.placement.region)}_{image_kind(size)}",
+        "azcopy_arch": azcopy_arch(size),
         "trusted_launch": family is None,
         "security_note": security_note(size, j.job.accelerator is not None),
         "disk_type": os_disk_type(size),
@@ -224,6 +232,8 @@ class AzureEmitter:
             "regions": [_region(given, b, kinds.get(b.region, set())) for b in given.buckets],
             "jobs": jobs,
             "job_data_actions": list(JOB_DATA_ACTIONS),
+            "azcopy_version": AZCOPY_VERSION,
+            "azcopy_arches": sorted({j["azcopy_arch"] for j in jobs}),
             "container": AZURE_CONTAINER,
             "copies_prefix": f"{AZURE_CONTAINER}/{COPIES}/",
             "container_prefix": f"{AZURE_CONTAINER}/",

@@ -398,6 +398,8 @@ resource "azurerm_linux_virtual_machine" "agg_app" {
   custom_data = base64encode(templatefile("${path.module}/scripts/agg_app.sh.tftpl", {
     node               = count.index
     identity_client_id = azurerm_user_assigned_identity.agg_app.client_id
+    azcopy_version     = var.azcopy_version
+    azcopy_sha256      = var.azcopy_sha256["amd64"]
   }))
 
   # Trusted Launch: Secure Boot and a vTPM.
@@ -546,6 +548,8 @@ resource "azurerm_linux_virtual_machine" "dashboard" {
   custom_data = base64encode(templatefile("${path.module}/scripts/dashboard.sh.tftpl", {
     node               = count.index
     identity_client_id = azurerm_user_assigned_identity.dashboard.client_id
+    azcopy_version     = var.azcopy_version
+    azcopy_sha256      = var.azcopy_sha256["amd64"]
   }))
 
   # Trusted Launch: Secure Boot and a vTPM.
@@ -693,6 +697,8 @@ resource "azurerm_linux_virtual_machine" "join" {
   custom_data = base64encode(templatefile("${path.module}/scripts/join.sh.tftpl", {
     node               = count.index
     identity_client_id = azurerm_user_assigned_identity.join.client_id
+    azcopy_version     = var.azcopy_version
+    azcopy_sha256      = var.azcopy_sha256["amd64"]
   }))
 
   # Trusted Launch: Secure Boot and a vTPM.

@@ -20,6 +20,27 @@ variable "admin_ssh_public_key" {
   }
 }
 
+variable "azcopy_version" {
+  description = "Release of AzCopy that nodes install when their image lacks it (github.com/Azure/azure-storage-azcopy/releases). Change azcopy_sha256 with it; a new value replaces the nodes (their startup script changes)."
+  type        = string
+  default     = "10.31.1"
+
+  validation {
+    condition     = can(regex("^10\\.[0-9]+\\.[0-9]+$", var.azcopy_version))
+    error_message = "azcopy_version must be an AzCopy 10 release number, such as 10.31.1."
+  }
+}
+
+variable "azcopy_sha256" {
+  description = "SHA-256 of the AzCopy release tarball azcopy_linux_<arch>_<azcopy_version>.tar.gz, by architecture (amd64 here): a node checks its download against it and installs nothing that does not match. No default, since skyplan cannot vouch for a download: take the digest GitHub shows for the release asset, or run sha256sum on the tarball on a machine you trust."
+  type        = map(string)
+
+  validation {
+    condition     = alltrue([for arch in ["amd64"] : can(regex("^[0-9a-f]{64}$", lookup(var.azcopy_sha256, arch, "")))])
+    error_message = "azcopy_sha256 needs the SHA-256 (64 lower-case hex digits) of the AzCopy tarball of each architecture the nodes use: amd64."
+  }
+}
+
 variable "tags" {
   description = "Extra tags on every resource that takes tags (skyplan's own tags win on a clash)."
   type        = map(string)

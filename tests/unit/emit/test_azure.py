@@ -15,6 +15,7 @@ import pytest
 from skyplan.cli.inputs import load_spec_and_catalog
 from skyplan.emit.base import CloudInput
 from skyplan.emit.clouds.azure import (
+    AZCOPY_VERSION,
     AzureEmitter,
     data_access,
     image_kind,
@@ -343,9 +344,12 @@ def test_custom_data_passes_both_template_variables(main: dict[str, Any]) -> Non
         expr = vm["custom_data"]
         assert expr.startswith("${base64encode(templatefile(")
         assert f"/scripts/{name}.sh.tftpl" in expr
+        arch = "arm64" if name == "tiny" else "amd64"  # tiny is a Standard_D4ps_v6 (Arm)
         assert object_arg(expr, "templatefile") == {
             "node": "${count.index}",
             "identity_client_id": f"${{azurerm_user_assigned_identity.{name}.client_id}}",
+            "azcopy_version": "${var.azcopy_version}",
+            "azcopy_sha256": f'${{var.azcopy_sha256["{arch}"]}}',
         }
 
 
@@ -353,7 +357,11 @@ def test_scripts_use_only_the_template_variables(files: dict[str, str]) -> None:
     for path, text in files.items():
         if path.startswith("azure/scripts/"):
             names = set(re.findall(r"(?<!\$)\$\{([^}]*)\}", text))
-            assert names == {"node", "identity_client_id"}, path
+            assert names == {"node", "identity_client_id", "azcopy_version", "azcopy_sha256"}, path
+            # AzCopy: the pinned release, its checksum verified before it is unpacked
+            assert "aka.ms" not in text
+            check = text.index("sha256sum --check --strict")
+            assert text.index("curl -fsSL -o") < check < text.index("tar -xzf")
 
 
 def test_role_assignments(main: dict[str, Any]) -> None:
@@ -561,8 +569,12 @@ def test_variables_and_outputs_are_typed_and_described(files: dict[str, str]) ->
     variables = {k: v for o in parse(files["azure/variables.tf"])["variable"] for k, v in o.items()}
     for name, body in variables.items():
         assert body.get("type") and body.get("description"), name
-    for required in ("subscription_id", "admin_ssh_public_key"):
+    for required in ("subscription_id", "admin_ssh_public_key", "azcopy_sha256"):
         assert "default" not in variables[required]
+    # a pinned AzCopy release; its checksum, which skyplan cannot vouch for, is the user's
+    assert variables["azcopy_version"]["default"] == AZCOPY_VERSION
+    (check,) = variables["azcopy_sha256"]["validation"]
+    assert '["amd64", "arm64"]' in check["condition"]  # the architectures the nodes use
     assert "inbound SSH" in variables["admin_ssh_public_key"]["description"]
     assert variables["image_ids"]["type"] == "${map(string)}"
     outputs = {k: v for o in parse(files["azure/outputs.tf"])["output"] for k, v in o.items()}

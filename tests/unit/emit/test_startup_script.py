@@ -176,3 +176,58 @@ def test_a_node_waits_for_the_runner_and_gives_up_after_hours(node: Callable[...
     assert boot(script).returncode == 124
     assert markers(script) == ["node-0.log", "node-0.failed"]
     assert not any("acme-raw" in c for c in calls(script))
+
+
+CURL_STUB = """#!/bin/sh
+# curl -fsSL -o FILE URL: log the URL, serve the tarball the test made
+echo "curl $*" >> "$SKYPLAN_TEST_LOG"
+cp "$SKYPLAN_TEST_TARBALL" "$3"
+"""
+
+
+@pytest.mark.parametrize("genuine", [True, False], ids=["checksum-matches", "checksum-differs"])
+def test_azcopy_is_installed_only_when_its_checksum_matches(tmp_path: Path, genuine: bool) -> None:
+    """Azure nodes download the pinned AzCopy release and check its SHA-256 before unpacking
+    anything: a download that does not match is never run, and the job fails."""
+    import hashlib
+    import tarfile
+
+    from skyplan.emit.script import AZCOPY_RELEASES, INSTALL
+
+    arch = "arm64" if os.uname().machine == "aarch64" else "amd64"
+    folder = tmp_path / "release" / f"azcopy_linux_{arch}_10.99.1"
+    folder.mkdir(parents=True)
+    (folder / "azcopy").write_text("#!/bin/sh\necho azcopy 10.99.1\n", encoding="utf-8")
+    tarball = tmp_path / "release.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    lines = [line for line in INSTALL["azure"] if not line.startswith("export ")]
+    script = render("\n".join(lines), 0)
+    script = script.replace("${azcopy_version}", "10.99.1")
+    script = script.replace("${azcopy_sha256}", digest if genuine else "0" * 64)
+    work = tmp_path / "work"
+    work.mkdir()
+    script = script.replace("/tmp", str(work)).replace("/usr/local/bin", str(tmp_path / "bin"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").write_text(CURL_STUB, encoding="utf-8")
+    (bin_dir / "curl").chmod(0o755)
+    node = tmp_path / "install.sh"
+    node.write_text('set -euo pipefail\nretry() { "$@"; }\n' + script + "\n", encoding="utf-8")
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "SKYPLAN_TEST_LOG": str(tmp_path / "calls.log"),
+        "SKYPLAN_TEST_TARBALL": str(tarball),
+    }
+    proc = subprocess.run(["bash", str(node)], env=env, capture_output=True, text=True, timeout=60)
+    url = f"{AZCOPY_RELEASES}/v10.99.1/azcopy_linux_{arch}_10.99.1.tar.gz"
+    assert url in (tmp_path / "calls.log").read_text(encoding="utf-8")
+    installed = bin_dir / "azcopy"
+    if genuine:
+        assert proc.returncode == 0, proc.stderr
+        assert installed.read_text(encoding="utf-8").startswith("#!/bin/sh\necho azcopy")
+    else:
+        assert proc.returncode != 0
+        assert "FAILED" in proc.stdout + proc.stderr
+        assert not installed.exists() and not (work / "azcopy").exists()  # nothing unpacked
