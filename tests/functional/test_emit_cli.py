@@ -100,9 +100,16 @@ def test_check_passes_then_names_each_kind_of_drift(cli: Cli, work: Path, write:
     assert after == before
 
 
-def test_changing_one_job_changes_only_its_resources(cli: Cli, work: Path, write: Write) -> None:
-    """A job's change touches its own resources, and re-runs what runs after it (`report` reads
-    nothing of `train` but runs after it, so its run, and its nodes, are new too)."""
+def test_changing_one_job_reruns_it_and_everything_downstream_and_nothing_else(
+    cli: Cli, work: Path, write: Write
+) -> None:
+    """The re-run rule (docs/terraform.md, "What a change re-runs"): editing one job's `run:`
+    changes its startup script AND the startup script of every job downstream of it, by design:
+    run ids are chained (a job's run id digests its own definition and the run ids of the steps
+    it needs), so a changed upstream result re-runs, and replaces the nodes of, everything that
+    consumed it (`report` reads nothing of `train` but runs `after` it, so it re-runs too).
+    Upstream jobs (`prep`), main.tf and plan.json stay as they are; a leaf job's edit touches
+    its own script only; a change of resources adds that job's own resources in main.tf."""
     spec = write("spec/sky.yaml", SPEC)
     assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
     before = _files(work / "out")
@@ -114,6 +121,11 @@ def test_changing_one_job_changes_only_its_resources(cli: Cli, work: Path, write
     assert changed == {
         "aws/scripts/train.sh.tftpl", "aws/scripts/report.sh.tftpl", "manifest.json",
     }  # fmt: skip
+    runs = {j["name"]: j["run"] for j in json.loads(before["manifest.json"])["jobs"]}
+    new_runs = {j["name"]: j["run"] for j in json.loads(after["manifest.json"])["jobs"]}
+    assert new_runs["prep"] == runs["prep"]  # upstream: same run, same nodes
+    assert new_runs["train"] != runs["train"] and new_runs["report"] != runs["report"]
+    assert new_runs["report"] in after["aws/scripts/report.sh.tftpl"]  # its nodes change
     # a leaf job's change touches nothing else
     write("spec/sky.yaml", edited.replace("./report.sh", "./report.sh --html"))
     assert cli("plan", spec, "--out", "out", cwd=work).returncode == 0
