@@ -15,6 +15,7 @@ from skyplan.review.summary import (
     PLACEMENT_HEADERS,
     TRANSFER_HEADERS,
     Row,
+    cost_notes,
     placement_rows,
     solver_text,
     transfer_rows,
@@ -65,6 +66,8 @@ def print_plan(plan: Plan, ups: dict[str, RunnerUp | None] | None, budget: Decim
     )
     if budget is not None:
         con.print(f"Budget {fmt_usd(budget)}: {fmt_usd(budget - plan.total_usd)} to spare")
+    for note in cost_notes(plan):
+        con.print(Text(note))
     con.print(f"Solver: {solver_text(plan)}")
 
 

@@ -9,6 +9,7 @@ from skyplan.review.summary import (
     PLACEMENT_HEADERS,
     TRANSFER_HEADERS,
     Row,
+    cost_notes,
     count_of,
     placement_rows,
     solver_text,
@@ -46,6 +47,7 @@ def plan_markdown(
     ]
     if budget is not None:
         out.append(f"Budget {fmt_usd(budget)}: {fmt_usd(budget - plan.total_usd)} to spare.")
+    out += [f"_{note}_" for note in cost_notes(plan)]
     out += ["", f"Solver: {solver_text(plan)}.", ""]
     places, rows = placement_rows(plan, runner_ups), transfer_rows(plan)
     for keep in (None, 300, 100, 30, 0):  # stay under GitHub's comment limit

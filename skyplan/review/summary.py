@@ -35,6 +35,18 @@ def _num(value: object) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+#: What a cloud plan's totals leave out: skyplan powers finished nodes off but never deletes them.
+STANDING_COST_NOTE = (
+    "Not in the total: nodes power off when their job is done but are not deleted, so their "
+    "disks (and the data in the buckets) are billed until `skyplan destroy`."
+)
+
+
+def cost_notes(plan: Plan) -> tuple[str, ...]:
+    """Notes on what the plan's totals leave out (none for a plan on the `local` cloud only)."""
+    return (STANDING_COST_NOTE,) if any(c != "local" for c in plan.clouds()) else ()
+
+
 def count_of(n: int, noun: str) -> str:
     """`1 job`, `3 jobs`: a count with its noun in the right number."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -124,6 +124,8 @@ def test_plan_table_output(cli: Cli, work: Path, write: Write, tiny_catalog: Pat
     assert "aws:eu-west-1 +$0.25" in out  # the runner-up
     assert "Transfers" in out
     assert "Total $0.75 = $0.50 compute + $0.25 transfer" in out
+    # what the total leaves out: finished nodes are stopped, not deleted
+    assert "nodes power off when their job is done but are not deleted" in " ".join(out.split())
     assert "Solver: OPTIMAL (proven cheapest)" in out
     assert out.rstrip().endswith("Wrote out/: aws/ (5 files), manifest.json, plan.json")
 
