@@ -74,11 +74,23 @@ def _rule(clouds: str, kind: Kind, pattern: str, code: str | None = None, **kw: 
 
 
 _AWS, _GCP, _AZURE = "aws local", "gcp", "azure"
+#: Bucket and storage account names are global across all accounts: someone else has this one.
+BUCKET_NAME_TAKEN = "BucketNameTaken"
+#: What to do about a permanent failure, by code (the CLI shows it as the "To fix" line).
+HINTS = {
+    BUCKET_NAME_TAKEN: "bucket (and Azure storage account) names are global across all "
+    "accounts, and skyplan derives them from bucket_prefix, the stack name and the region: set "
+    "`bucket_prefix:` in sky.yaml to a value of your organisation's own and plan again "
+    '(docs/terraform.md, "Bucket names")',
+}
 # First match wins, so specific codes come before the generic 5xx and network rules (AWS
 # reports InsufficientInstanceCapacity with status 500) and wrappers come last. Matching runs
 # on whitespace-collapsed text, so `(?=.*X)` is "X anywhere".
 # fmt: off
 _RULES = (
+    _rule("", "permanent", r"\bBucketAlreadyExists\b|requested bucket name is not available"
+          r"|\bStorageAccountAlreadyTaken\b|storage account named \S+ is already taken",
+          BUCKET_NAME_TAKEN),
     _rule(_AWS, "capacity", r"\b(?P<code>InsufficientInstanceCapacity|InsufficientHostCapacity"
           r"|InsufficientReservedInstanceCapacity|InsufficientCapacity|SpotMaxPriceTooLow"
           r"|capacity-not-available)\b"),

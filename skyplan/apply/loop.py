@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from skyplan.apply import terraform as tfm
-from skyplan.apply.classify import Failure, blocks_for, classify
+from skyplan.apply.classify import HINTS, Failure, blocks_for, classify
 from skyplan.apply.runner import StepReporter
 from skyplan.apply.scrub import Scrubber
 from skyplan.apply.state import BlockRecord, StackState, load_blocked, save_blocked
@@ -353,4 +353,8 @@ def _history(head: str, ctx: Context) -> str:
 
 
 def _log_hint(ctx: Context) -> str:
-    return f"full Terraform output is in {ctx.state.logs}"
+    """Where the full output is, after what to do about the last failures where that is known
+    (a bucket name taken by another account: set bucket_prefix)."""
+    last = ctx.history[-1].failures if ctx.history else ()
+    fixes = sorted({HINTS[f.code] for _, f in last if f.code in HINTS})
+    return "; ".join([*fixes, f"full Terraform output is in {ctx.state.logs}"])

@@ -312,6 +312,20 @@ CASES = [
      "creating Storage Account: unexpected status 503 (503 Service Unavailable) with response: "
      "upstream connect error",
      "transient", "HTTP 503", None, None, None, None, "offering"),
+    # --- any cloud: a bucket name another account already has (names are global) ----------------
+    ("aws-bucket-taken", "aws_s3_bucket.eu_west_1",
+     "creating S3 Bucket (skyplan-genomics-eu-west-1): operation error S3: CreateBucket, https "
+     "response error StatusCode: 409, RequestID: X, HostID: Y, BucketAlreadyExists: ",
+     "permanent", "BucketNameTaken", None, None, None, None, "offering"),
+    ("gcp-bucket-taken", "google_storage_bucket.europe_west4",
+     "googleapi: Error 409: The requested bucket name is not available. The bucket namespace is "
+     "shared by all users of the system. Please select a different name and try again., conflict",
+     "permanent", "BucketNameTaken", None, None, None, None, "offering"),
+    ("azure-account-taken", "azurerm_storage_account.westeurope",
+     "creating Storage Account: performing Create: unexpected status 409 (409 Conflict) with "
+     "error: StorageAccountAlreadyTaken: The storage account named skyplangenomics0a1b2c3d4e is "
+     "already taken.",
+     "permanent", "BucketNameTaken", None, None, None, None, "offering"),
     # --- any cloud: the network ----------------------------------------------------------------
     ("net-io-timeout", "aws_s3_bucket.us_east_1",
      "reading S3 Bucket: operation error S3: HeadBucket, https response error StatusCode: 0, "

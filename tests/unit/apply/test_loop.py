@@ -247,3 +247,17 @@ def test_a_success_is_returned_at_once(tmp_path: Path, sleeps: list[float]) -> N
     act, calls = action(tmp_path, None)
     assert _retrying(context(tmp_path), "aws", act) is calls[0]
     assert sleeps == []
+
+
+def test_a_bucket_name_taken_by_another_account_points_at_bucket_prefix(tmp_path: Path) -> None:
+    """Bucket names are global and derived; when one is taken the way out is bucket_prefix."""
+    taken = Failure("permanent", "BucketNameTaken", "gcp", message="bucket name not available")
+    other = Failure("permanent", "UnauthorizedOperation", "aws", message="not authorized")
+    ctx = context(tmp_path)
+    ctx.history.append(Attempt(1, 1.0, (("gcp", taken), ("aws", other))))
+    hint = loop._log_hint(ctx)
+    assert hint.startswith("bucket (and Azure storage account) names are global")
+    assert "`bucket_prefix:` in sky.yaml" in hint and '"Bucket names"' in hint
+    assert hint.endswith(f"full Terraform output is in {ctx.state.logs}")
+    ctx.history[-1] = Attempt(1, 1.0, (("aws", other),))
+    assert loop._log_hint(ctx) == f"full Terraform output is in {ctx.state.logs}"
