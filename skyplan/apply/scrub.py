@@ -7,12 +7,16 @@ import re
 from collections.abc import Mapping
 
 MASK = "***"
-MIN_SECRET = 8  # shorter environment values are too likely to appear by chance
+MIN_SECRET = 4  # environment values this long or longer are masked
+#: Values shorter than this are masked only where they stand alone (not inside a longer word).
+SHORT_SECRET = 8
 
 #: (pattern, replacement) pairs applied to every line.
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), MASK),  # AWS access key IDs
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
+    # GitHub tokens: personal (classic and fine-grained), OAuth, app, user-to-server, refresh
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{12,}|github_pat_[A-Za-z0-9_]{12,})"), MASK),
     (
         re.compile(
             r"(?i)([?&](?:sig|se|sv|sp|st|skoid|sktid|x-goog-signature|x-amz-signature)=)"
@@ -24,7 +28,8 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)((?:password|passwd|secret|token|client_secret|access_key|secret_access_key"
-            r"|private_key|api_key|account_key|sas_token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+            r"|private_key|api_key|account_key|sas_token)(?:[_-]?(?:key|value))?[\"']?\s*[:=]\s*"
+            r"[\"']?)[^\s\"',}]+"
         ),
         rf"\1{MASK}",
     ),
@@ -44,7 +49,15 @@ class Scrubber:
     def __init__(self, env: Mapping[str, str] | None = None):
         env = os.environ if env is None else env
         values = {v for k, v in env.items() if SECRET_NAMES.search(k) and len(v) >= MIN_SECRET}
-        self._values = sorted(values, key=len, reverse=True)
+        self._values = sorted((v for v in values if len(v) >= SHORT_SECRET), key=len, reverse=True)
+        short = sorted((v for v in values if len(v) < SHORT_SECRET), key=len, reverse=True)
+        self._short = (
+            re.compile(
+                r"(?<![A-Za-z0-9])(?:" + "|".join(re.escape(v) for v in short) + r")(?![A-Za-z0-9])"
+            )
+            if short
+            else None
+        )
         self._in_key = False
 
     def __call__(self, line: str) -> str:
@@ -57,6 +70,8 @@ class Scrubber:
             self._in_key = True
         for value in self._values:
             line = line.replace(value, MASK)
+        if self._short is not None:
+            line = self._short.sub(MASK, line)
         for pattern, replacement in PATTERNS:
             line = pattern.sub(replacement, line)
         return line

@@ -95,12 +95,55 @@ def test_values_of_secret_looking_environment_variables_are_masked() -> None:
     env = {
         "ARM_CLIENT_SECRET": "n0t-a-pattern-but-secret",
         "GITHUB_TOKEN": "ghp_abcdefghijklmnop",
-        "DB_PASSWORD": "tiny",  # too short to mask safely
+        "DB_PASSWORD": "tiny",
+        "API_KEY": "abc",  # shorter than 4: too likely to appear by chance
         "HOME": "/home/runner",  # not secret-looking
     }
     scrubber = Scrubber(env=env)
-    out = scrubber("auth n0t-a-pattern-but-secret then ghp_abcdefghijklmnop tiny /home/runner")
-    assert out == f"auth {MASK} then {MASK} tiny /home/runner"
+    out = scrubber("auth n0t-a-pattern-but-secret then ghp_abcdefghijklmnop tiny abc /home/runner")
+    assert out == f"auth {MASK} then {MASK} {MASK} abc /home/runner"
+
+
+@pytest.mark.parametrize("value", ["abcd", "s3cr", "pw-1234"])
+def test_short_secret_environment_values_are_masked_where_they_stand_alone(value: str) -> None:
+    scrubber = Scrubber(env={"DB_PASSWORD": value, "SERVICE_TOKEN": "q9"})
+    assert scrubber(f"login {value} ok") == f"login {MASK} ok"
+    assert scrubber(f"url=https://u:{value}@db:5432/x") == f"url=https://u:{MASK}@db:5432/x"
+    assert scrubber(f'"{value}",') == f'"{MASK}",'
+    assert scrubber("q9 stays") == "q9 stays"  # 2 characters: never masked
+
+
+def test_a_short_secret_inside_a_longer_word_is_left_alone() -> None:
+    scrubber = Scrubber(env={"DB_PASSWORD": "test"})
+    assert scrubber("terraform test latest") == f"terraform {MASK} latest"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "gho_" + "16C7e42F292c6912E7710c838347Ae178B4a",
+        "ghs_" + "abcdefghijklmnopqrstuvwxyz0123456789",
+        "github_pat_11ABCDEFG0123456789abc_" + "x" * 59,
+    ],
+)
+def test_github_tokens_are_masked(token: str) -> None:
+    out = scrub(f"cloning with {token}, then {token}.")
+    assert token not in out and token[:12] not in out
+    assert out == f"cloning with {MASK}, then {MASK}."
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"secret_key": "abc123def456"}', f'{{"secret_key": "{MASK}"}}'),
+        ("aws_secret_key=abc123def456 next", f"aws_secret_key={MASK} next"),
+        ("SECRET-KEY: abc123def456", f"SECRET-KEY: {MASK}"),
+        ('token_value = "abc123def456"', f'token_value = "{MASK}"'),
+    ],
+)
+def test_a_key_name_followed_by_key_or_value_is_masked(line: str, expected: str) -> None:
+    assert scrub(line) == expected
 
 
 def test_the_process_environment_is_used_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
