@@ -91,6 +91,8 @@ _RULES = (
     _rule("", "permanent", r"\bBucketAlreadyExists\b|requested bucket name is not available"
           r"|\bStorageAccountAlreadyTaken\b|storage account named \S+ is already taken",
           BUCKET_NAME_TAKEN),
+    # another Terraform (an apply that is still finishing) holds the state: wait and retry
+    _rule("", "transient", r"Error acquiring the state lock", "StateLocked"),
     _rule(_AWS, "capacity", r"\b(?P<code>InsufficientInstanceCapacity|InsufficientHostCapacity"
           r"|InsufficientReservedInstanceCapacity|InsufficientCapacity|SpotMaxPriceTooLow"
           r"|capacity-not-available)\b"),
@@ -244,6 +246,23 @@ def _parse(lines: list[str]) -> TerraformError:
 def classify(output: str) -> tuple[Failure, ...]:
     """One Failure per `Error:` block of `output` (identical ones once); empty when none."""
     return tuple(dict.fromkeys(classify_error(e) for e in split_errors(output)))
+
+
+def classify_output(output: str) -> tuple[Failure, ...]:
+    """What a failed Terraform command's output means: one Failure per `Error:` block; output
+    without any (a crash, a killed process) is transient only when it matches a transient
+    pattern (a dropped connection, throttling), else one permanent `unknown` failure."""
+    found = classify(output)
+    if found:
+        return found
+    text = " ".join(_ANSI.sub("", output).split())
+    for rule in _RULES:
+        if rule.kind == "transient" and (hit := rule.pattern.search(text)):
+            code = rule.code or hit.group("code")
+            code = f"HTTP {code}" if code.isdigit() else code
+            cloud = _cloud_of_text(output) or (rule.clouds[0] if rule.clouds else "unknown")
+            return (Failure("transient", code, cloud, message=_trim(text[-_MESSAGE_MAX:])),)
+    return (Failure.unknown(output),)
 
 
 def classify_error(error: TerraformError) -> Failure:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from skyplan.apply import terraform as tfm
-from skyplan.apply.classify import HINTS, Failure, blocks_for, classify
+from skyplan.apply.classify import HINTS, Failure, blocks_for, classify_output
 from skyplan.apply.runner import StepReporter
 from skyplan.apply.scrub import Scrubber
 from skyplan.apply.state import BlockRecord, StackState, load_blocked, save_blocked
@@ -211,12 +211,8 @@ def _retrying(ctx: Context, cloud: str, action: Callable[[], tfm.Run]) -> tfm.Ru
         run = action()
         if run.ok:
             return run
-        failures = classify(run.output)
-        if (
-            not failures
-            or any(f.kind != "transient" for f in failures)
-            or attempt == ctx.opts.retries
-        ):
+        failures = classify_output(run.output)
+        if any(f.kind != "transient" for f in failures) or attempt == ctx.opts.retries:
             return run
         ctx.ui.cloud(cloud, f"transient failure ({failures[0].code}); retrying in {delay:.0f} s")
         ctx.state.event("retry", cloud=cloud, code=failures[0].code)
@@ -251,7 +247,7 @@ def apply_round(ctx: Context, plan: Plan, attempt: int) -> list[tuple[str, Failu
         log = ctx.state.logs / f"attempt-{attempt}" / f"{cloud}.log"
         ctx.ui.cloud(cloud, "apply")
         run = tfm.apply(ctx.tf, module, planfile, log, ctx.scrub)
-        if not run.ok and all(f.kind == "transient" for f in classify(run.output)):
+        if not run.ok and all(f.kind == "transient" for f in classify_output(run.output)):
             destroying = cloud in dropped
             run = _retrying(
                 ctx, cloud, lambda: _replan_apply(ctx, cloud, planfile, log, destroying)
@@ -278,10 +274,7 @@ def _replan_apply(
 def _failures(ctx: Context, runs: list[tuple[str, tfm.Run]]) -> list[tuple[str, Failure]]:
     out = []
     for cloud, run in runs:
-        found = classify(run.output)
-        if not found:
-            found = (Failure.unknown(run.output),)
-        for failure in found:
+        for failure in classify_output(run.output):
             ctx.ui.cloud(cloud, f"failed: {failure.kind} {failure.code}")
             ctx.state.event(
                 "failure", cloud=cloud, failure=failure.kind, code=failure.code,

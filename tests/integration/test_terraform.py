@@ -88,3 +88,51 @@ def test_local_module_init_apply_destroy(tmp_path: Path) -> None:
     tf("apply", "-input=false", "-auto-approve", "-no-color", *force, cwd=module)
     tf("destroy", "-auto-approve", "-no-color", *force, cwd=module)
     assert not Path(buckets["local-a"]).exists()
+
+
+@needs_terraform
+def test_a_held_state_lock_is_retried_until_it_is_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another terraform (one left running by a killed skyplan) holds the state: skyplan's step
+    fails with "Error acquiring the state lock", waits and tries again instead of giving up."""
+    import fcntl
+
+    from skyplan.apply import loop
+    from skyplan.apply.loop import ApplyOptions, Context, _retrying
+    from skyplan.apply.scrub import Scrubber
+    from skyplan.apply.state import StackState
+    from skyplan.apply.terraform import find_terraform
+    from skyplan.apply.terraform import plan as tf_plan
+
+    module = tmp_path / "local"
+    module.mkdir()
+    (module / "main.tf").write_text('resource "terraform_data" "x" {\n  input = 1\n}\n')
+    tf("init", "-input=false", "-no-color", cwd=module)
+    tf("apply", "-input=false", "-auto-approve", "-no-color", cwd=module)
+    holder = os.open(module / "terraform.tfstate", os.O_RDWR)
+    fcntl.lockf(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as terraform itself locks it
+    slept: list[float] = []
+
+    def release(seconds: float) -> None:
+        slept.append(seconds)
+        os.close(holder)  # the other terraform finishes
+
+    monkeypatch.setattr(loop.time, "sleep", release)
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", "/dev/null")
+
+    class Ui:
+        def cloud(self, cloud: str, stage: str) -> None:
+            pass
+
+    ctx = Context(
+        None, None, tmp_path, ".", ApplyOptions(retries=2, retry_delay=1.0),  # type: ignore[arg-type]
+        Ui(), find_terraform(), StackState(tmp_path),  # type: ignore[arg-type]
+    )  # fmt: skip
+    planfile = tmp_path / "x.tfplan"
+    log = tmp_path / "plan.log"
+    run = _retrying(ctx, "local", lambda: tf_plan(ctx.tf, module, planfile, log, Scrubber()))
+    assert run.ok, run.output
+    assert slept == [1.0]
+    assert "Error acquiring the state lock" in log.read_text()
+    assert [e["code"] for e in ctx.state.events() if e["event"] == "retry"] == ["StateLocked"]

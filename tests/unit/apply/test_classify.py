@@ -12,6 +12,7 @@ from skyplan.apply.classify import (
     blocks_for,
     classify,
     classify_error,
+    classify_output,
     split_errors,
 )
 from skyplan.solver.blocked import Block
@@ -597,3 +598,54 @@ def test_cloud_scope_transient_permanent_and_unplaceable_give_no_block() -> None
     for case_id in ("gcp-gpus-all-regions", "azure-disabled", "aws-throttle", "aws-unauthorized"):
         assert blocks_for(one(case_id), PLACED.get) == frozenset()
     assert blocks_for(one("aws-host"), lambda a: None) == frozenset()  # no region known
+
+
+# --- output without an `Error:` block ----------------------------------------------------------
+
+STATE_LOCKED = """
+Error: Error acquiring the state lock
+
+Error message: resource temporarily unavailable
+open .terraform.tfstate.lock.info: no such file or directory
+
+Terraform acquires a state lock to protect the state from being written
+by multiple users at the same time. Please resolve the issue above and try
+again. For most commands, you can disable locking with the "-lock=false"
+flag, but this is not recommended.
+"""  # terraform 1.11 when another terraform holds the local state's lock
+
+
+def test_a_held_state_lock_is_transient() -> None:
+    (failure,) = classify_output(STATE_LOCKED)
+    assert (failure.kind, failure.code) == ("transient", "StateLocked")
+    assert classify(STATE_LOCKED) == (failure,)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "",
+        "Killed",
+        "panic: runtime error: invalid memory address\n\nTerraform crashed!",
+        "aws_instance.align[0]: Creating...\n[exit -9]",
+    ],
+)
+def test_output_without_an_error_block_is_permanent_and_unknown(output: str) -> None:
+    (failure,) = classify_output(output)
+    assert (failure.kind, failure.code) == ("permanent", "unknown")
+
+
+@pytest.mark.parametrize(
+    ("output", "code"),
+    [
+        ("read tcp 10.0.0.2:51234->20.1.2.3:443: read: connection reset by peer",
+         "connection reset"),
+        ("Failed to query available provider packages: net/http: TLS handshake timeout",
+         "TLS handshake timeout"),
+        ("operation error EC2: DescribeVpcs, api error RequestLimitExceeded: Request limit "
+         "exceeded.", "RequestLimitExceeded"),
+    ],
+)  # fmt: skip
+def test_output_without_an_error_block_is_transient_when_it_says_so(output: str, code: str) -> None:
+    (failure,) = classify_output(output)
+    assert (failure.kind, failure.code) == ("transient", code)

@@ -20,7 +20,7 @@ from skyplan.apply.loop import (
     placement_of_address,
 )
 from skyplan.apply.state import StackState
-from skyplan.apply.terraform import Run, Terraform
+from skyplan.apply.terraform import PlanSummary, Run, Terraform
 from skyplan.plan import Placement, Plan, SolverInfo
 
 
@@ -261,3 +261,49 @@ def test_a_bucket_name_taken_by_another_account_points_at_bucket_prefix(tmp_path
     assert hint.endswith(f"full Terraform output is in {ctx.state.logs}")
     ctx.history[-1] = Attempt(1, 1.0, (("aws", other),))
     assert loop._log_hint(ctx) == f"full Terraform output is in {ctx.state.logs}"
+
+
+# --- apply_round: a failed apply with no `Error:` block ----------------------------------------
+
+
+class RoundUi(FakeUi):
+    """Everything apply_round asks of the UI."""
+
+    def summaries(self, items: object) -> None:
+        pass
+
+    def confirm(self) -> bool:
+        return True
+
+    def step(self, step: str, state: str, detail: str = "") -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+@pytest.mark.parametrize("output", ["Killed", "", "panic: runtime error\n\nTerraform crashed!"])
+def test_an_apply_failure_without_an_error_block_is_not_retried_as_transient(
+    tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    calls: list[str] = []
+
+    def step(name: str, code: int = 0, text: str = "") -> Callable[..., Run]:
+        def run(*args: object, **kwargs: object) -> Run:
+            calls.append(name)
+            return Run((name,), code, text, tmp_path / "log")
+
+        return run
+
+    monkeypatch.setattr(loop.tfm, "init", step("init"))
+    monkeypatch.setattr(loop.tfm, "plan", step("plan"))
+    monkeypatch.setattr(loop.tfm, "show", lambda *a: PlanSummary(1, 0, 0, 0))
+    monkeypatch.setattr(loop.tfm, "apply", step("apply", 1, output))
+    ctx = context(tmp_path)
+    ctx.ui = RoundUi()  # type: ignore[assignment]
+    ctx.opts = ApplyOptions(auto_approve=True, retries=3, retry_delay=5.0)
+    only_local = plan(placement("top", "local", "local-a", "local.small"))
+    (failure,) = [f for _, f in loop.apply_round(ctx, only_local, 1)]
+    assert (failure.kind, failure.code) == ("permanent", "unknown")
+    assert calls == ["init", "plan", "apply"]  # no second plan and apply
+    assert sleeps == []
