@@ -318,15 +318,15 @@ def apply_infrastructure(ctx: Context) -> Plan:
         )
         if not blockable:
             raise ApplyError(_history("apply failed", ctx), hint=_log_hint(ctx))
-        if attempt > ctx.opts.max_replans:
+        now = time.time()
+        messages = {b: f.message for _, f in failures for b in blocks_for(f, find)}
+        records += [BlockRecord(b, now, messages.get(b, "")) for b in sorted(new_blocks)]
+        save_blocked(ctx.state, tuple(records))  # kept even when we give up: the next apply
+        if attempt > ctx.opts.max_replans:  # starts from what this one learnt
             raise ApplyError(
                 _history(f"still failing after {ctx.opts.max_replans} re-plans", ctx),
                 hint="raise --max-replans, or wait for capacity and apply again",
             )
-        now = time.time()
-        messages = {b: f.message for _, f in failures for b in blocks_for(f, find)}
-        records += [BlockRecord(b, now, messages.get(b, "")) for b in sorted(new_blocks)]
-        save_blocked(ctx.state, tuple(records))
         old = plan
         plan = solve_and_write(ctx, frozenset(r.block for r in records))
         described = [b.describe() for b in sorted(new_blocks)]

@@ -280,3 +280,23 @@ def test_a_promoted_environment_is_applied_as_reviewed(stack: Callable[..., Path
     assert prod["solver"] == {"status": "PINNED", "from": "staging"}
     report = root / "stacks/dag/prod/.skyplan/buckets/local-a/outputs/report/report.txt"
     assert report.read_text().strip() == "8"
+
+
+def test_giving_up_after_max_replans_keeps_the_last_rounds_blocks(
+    stack: Callable[..., Path],
+) -> None:
+    spec = stack()
+    root = spec.parent
+    fail = {"SKYPLAN_LOCAL_FAIL": "local-a=capacity,local-b=capacity"}
+    proc = apply(spec, "--max-replans", "0", env=fail)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "still failing after 0 re-plans" in proc.stderr
+    blocked = json.loads((root / "build" / ".skyplan" / "blocked.json").read_text())["blocked"]
+    assert {(b["region"], b.get("instance_type"), b["reason"]) for b in blocked} == {
+        ("local:local-a", "local.small", "capacity")
+    }
+    # the next apply starts from what the last one learnt: it goes straight to local-b
+    again = apply(spec, "--max-replans", "0", env={"SKYPLAN_LOCAL_FAIL": "local-b=capacity"})
+    assert again.returncode == 4, again.stdout + again.stderr
+    plan = json.loads((root / "build" / "plan.json").read_text())
+    assert {p["region"] for p in plan["placements"]} == {"local-b"}
