@@ -14,6 +14,9 @@ Scope = Literal["offering", "region", "cloud"]
 
 #: Capacity codes that mean "this type is not offered there": blocked for good, not for a TTL.
 UNSUPPORTED = frozenset({"Unsupported", "RESOURCE_NOT_FOUND"})
+#: Permanent failures of a place rather than of the configuration: the region is blocked for
+#: good (reason `unsupported`) and the plan moves, as the failure table says.
+UNUSABLE_LOCATION = frozenset({"LOCATION_NOT_FOUND"})
 _MESSAGE_MAX = 500
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _WITH = re.compile(r"^  with (.+),$")
@@ -117,8 +120,9 @@ _RULES = (
     _rule(_GCP, "capacity", r"The resource '[^']*' is not ready", "RESOURCE_NOT_READY"),
     _rule(_GCP, "capacity", r"/(?:acceleratorTypes|machineTypes)/[^']*' was not found",
           "RESOURCE_NOT_FOUND"),
-    _rule(_GCP, "quota", r"Location \S+ is not found or access is unauthorized",
-          "RESOURCE_NOT_FOUND"),
+    # the table: permanent, but it is the zone that is unusable: block it (its region) for good
+    _rule(_GCP, "permanent", r"Location \S+ is not found or access is unauthorized",
+          "LOCATION_NOT_FOUND", scope="region"),
     _rule(_GCP, "transient", r"\b(?:rateLimitExceeded|userRateLimitExceeded)\b|Quota exceeded "
           r"for quota (?:metric|group)|Rate Limit Exceeded", "rateLimitExceeded"),
     _rule(_GCP, "quota", r"Quota '[\w-]+' exceeded|\bQUOTA_EXCEEDED\b|\bquotaExceeded\b",
@@ -128,6 +132,9 @@ _RULES = (
     _rule(_GCP, "permanent", r"Required '[\w.]+' permission", "IAM_PERMISSION_DENIED"),
     _rule(_GCP, "permanent", r"Requested disk size cannot be smaller than the image size"
           r"|Invalid value for field", "INVALID_FIELD_VALUE"),
+    # subscription-wide: no region of the subscription can take more (the table: block the cloud)
+    _rule(_AZURE, "quota", r"\b(?P<code>ResourceGroupQuotaExceeded"
+          r"|ReadOnlyDisabledSubscription)\b", scope="cloud"),
     _rule(_AZURE, "capacity", r"^(?=.*\bSkuNotAvailable\b)(?=.*Capacity Restrictions)",
           "SkuNotAvailable"),
     _rule(_AZURE, "quota", r"^(?=.*\bSkuNotAvailable\b)(?=.*(?:for subscription"
@@ -138,8 +145,8 @@ _RULES = (
     _rule(_AZURE, "quota", r"^(?=.*\bOperationNotAllowed\b)(?=.*[Qq]uota)"
           r"|\bexceeding\b[^.]*\bquota", "OperationNotAllowed"),
     _rule(_AZURE, "quota", r"\bQuotaExceeded\b", "QuotaExceeded"),
-    _rule(_AZURE, "permanent", r"\b(?P<code>ReadOnlyDisabledSubscription"
-          r"|ClientAuthenticationError|AuthorizationFailed)\b", scope="cloud"),
+    _rule(_AZURE, "permanent", r"\b(?P<code>ClientAuthenticationError|AuthorizationFailed)\b",
+          scope="cloud"),
     _rule(_AZURE, "permanent", r"\bOperationNotAllowed\b", "OperationNotAllowed"),
     _rule("", "transient", r"\b(?P<code>RequestLimitExceeded|Throttling(?:Exception)?"
           r"|RequestThrottled(?:Exception)?|TooManyRequestsException|TooManyRequests|SlowDown"
@@ -308,16 +315,24 @@ def classify_error(error: TerraformError) -> Failure:
 def blocks_for(
     failure: Failure, region_of_address: Callable[[str], tuple[str, str] | None]
 ) -> frozenset[Block]:
-    """The solver blocks a capacity or quota failure calls for; empty when it calls for none.
+    """The solver blocks a failure calls for; empty when it calls for none (then the apply stops).
 
     `region_of_address` gives the (cloud:region, instance_type) a resource address was placed
-    at; without one the failure's own region and instance type are used. Cloud-scope failures
-    (GPUS_ALL_REGIONS, a disabled subscription) give no block: a Block names one region, so the
-    caller must treat them as permanent. Capacity without a known instance type blocks the whole
-    region (with the capacity TTL); `Unsupported`/`RESOURCE_NOT_FOUND` blocks carry the reason
-    `unsupported`, which does not expire.
+    at (the instance type is empty for a region's own resources: its network, its bucket);
+    without one the failure's own region and instance type are used. A cloud-scope quota
+    (`GPUS_ALL_REGIONS`, `CPUS_ALL_REGIONS`, a subscription's resource groups, a disabled
+    subscription) blocks its kind of capacity in every region of that cloud (`gcp:*`).
+    Capacity without a known instance type blocks the whole region (with the capacity TTL);
+    `Unsupported`/`RESOURCE_NOT_FOUND` blocks carry the reason `unsupported`, which does not
+    expire, and so does the block of an unusable location (a permanent failure of the place).
     """
-    if failure.kind not in ("capacity", "quota") or failure.scope == "cloud":
+    if failure.kind == "quota" and failure.scope == "cloud":
+        if failure.cloud not in ("aws", "gcp", "azure", "local"):
+            return frozenset()
+        every = f"{failure.cloud}:*"
+        return frozenset({Block(every, resource=failure.quota_resource or "vcpus", reason="quota")})
+    location = failure.kind == "permanent" and failure.code in UNUSABLE_LOCATION
+    if (failure.kind not in ("capacity", "quota") and not location) or failure.scope == "cloud":
         return frozenset()
     placed = region_of_address(failure.address) if failure.address else None
     if placed is not None:
@@ -326,6 +341,8 @@ def blocks_for(
         region, instance_type = f"{failure.cloud}:{failure.region}", failure.instance_type
     else:
         return frozenset()
+    if location:
+        return frozenset({Block(region, reason="unsupported")})
     if failure.kind == "capacity":
         reason = "unsupported" if failure.code in UNSUPPORTED else "capacity"
         return frozenset({Block(region, instance_type, reason=reason)})

@@ -17,7 +17,7 @@ from skyplan.apply.scrub import Scrubber
 from skyplan.apply.state import BlockRecord, StackState, load_blocked, save_blocked
 from skyplan.catalog.models import Catalog
 from skyplan.cli.stack_files import write_stack
-from skyplan.emit.naming import tf_ids
+from skyplan.emit.naming import tf_id, tf_ids
 from skyplan.emit.stack import emit_stack
 from skyplan.errors import ApplyError, InfeasibleError
 from skyplan.plan import Plan
@@ -120,13 +120,27 @@ class Context:
 
 def placement_of_address(spec: SkySpec, plan: Plan) -> Callable[[str], tuple[str, str] | None]:
     """Map a resource address (`aws_instance.align[0]`, `terraform_data.job_top[0]`) to the
-    (cloud:region, instance_type) of the job it belongs to."""
+    (cloud:region, instance_type) of the job it belongs to, or a region's own resource
+    (`aws_vpc.eu_central_1`, `aws_subnet.eu_central_1_private`, `terraform_data.bucket_local_a`)
+    to (cloud:region, "")."""
     by_id: dict[tuple[str, str], tuple[str, str]] = {}
     for cloud in plan.clouds():
         names = tuple(sorted(p.job for p in plan.placements if p.cloud == cloud))
         for job, ident in tf_ids(names).items():
             p = plan.placement(job)
             by_id[(cloud, ident)] = (p.region_key, p.instance_type)
+    region_keys = {p.region_key for p in plan.placements} | {t.dst for t in plan.transfers}
+    regions: dict[str, dict[str, str]] = {}  # cloud -> region id -> cloud:region
+    for key in region_keys:
+        cloud, _, region = key.partition(":")
+        regions.setdefault(cloud, {})[tf_id(region)] = key
+
+    def region_of(cloud: str, name: str) -> tuple[str, str] | None:
+        ids = regions.get(cloud, {})
+        if cloud == "local":
+            name = name.removeprefix("bucket_")
+        hits = [i for i in ids if name == i or name.startswith(i + "_")]
+        return (ids[max(hits, key=len)], "") if hits else None
 
     def find(address: str) -> tuple[str, str] | None:
         m = ADDRESS.match(address)
@@ -138,7 +152,8 @@ def placement_of_address(spec: SkySpec, plan: Plan) -> Callable[[str], tuple[str
             name = name.removeprefix("job_")  # the local module names nodes job_<id>
         elif cloud == "azure" and rtype in ("azurerm_managed_disk", DISK_ATTACHMENT):
             name = name.removesuffix("_data")
-        return by_id.get((cloud or "", name))
+        job = by_id.get((cloud or "", name))
+        return job if job is not None else region_of(cloud or "", m.group(2))
 
     return find
 
@@ -152,7 +167,7 @@ def solve_and_write(ctx: Context, blocked: frozenset[Block]) -> Plan:
             f"{p.job} ({b.describe()})"
             for b in blocked
             for p in pinned.placements
-            if b.region == p.region_key and b.instance_type in (None, p.instance_type)
+            if b.covers_region(p.region_key) and b.instance_type in (None, p.instance_type)
         ]
         if hit:  # never apply placements nobody reviewed in a promoted environment
             raise ApplyError(
@@ -307,12 +322,9 @@ def apply_infrastructure(ctx: Context) -> Plan:
             ctx.history.append(Attempt(attempt, float(plan.total_usd)))
             return plan
         find = placement_of_address(ctx.spec, plan)
-        new_blocks: set[Block] = set()
-        for _, failure in failures:
-            new_blocks |= blocks_for(failure, find)
-        blockable = new_blocks and all(
-            f.kind in ("capacity", "quota") and f.scope != "cloud" for _, f in failures
-        )
+        found = [blocks_for(f, find) for _, f in failures]
+        new_blocks: set[Block] = set().union(*found)
+        blockable = all(found)  # every failure is one a block (a re-plan) gets around
         ctx.history.append(
             Attempt(attempt, float(plan.total_usd), tuple(failures), tuple(sorted(new_blocks)))
         )

@@ -210,7 +210,7 @@ CASES = [
     ("gcp-location-unauthorized", "google_compute_instance.align[0]",
      "Error creating instance: googleapi: Error 403: Location us-east1-d is not found or access "
      "is unauthorized., forbidden",
-     "quota", "RESOURCE_NOT_FOUND", None, "us-east1-d", "us-east1", "vcpus", "region"),
+     "permanent", "LOCATION_NOT_FOUND", None, "us-east1-d", "us-east1", None, "region"),
     ("gcp-rate-limit", "google_compute_instance.align[0]",
      "Error creating instance: googleapi: Error 403: Rate Limit Exceeded, rateLimitExceeded",
      "transient", "rateLimitExceeded", None, None, None, None, "offering"),
@@ -295,7 +295,13 @@ CASES = [
      "creating Resource Group \"skyplan\": unexpected status 409 (409 Conflict) with error: "
      "ReadOnlyDisabledSubscription: The subscription '" + SUB + "' is disabled and therefore "
      "marked as read only.",
-     "permanent", "ReadOnlyDisabledSubscription", None, None, None, None, "cloud"),
+     "quota", "ReadOnlyDisabledSubscription", None, None, None, "vcpus", "cloud"),
+    ("azure-resource-groups", "azurerm_resource_group.westeurope",
+     "creating Resource Group \"skyplan-demo-westeurope\": unexpected status 400 (400 Bad "
+     "Request) with error: ResourceGroupQuotaExceeded: Creating the resource group "
+     "'skyplan-demo-westeurope' would exceed the quota of '980'. The current resource group "
+     "count is '980', please delete some resource groups before creating a new one.",
+     "quota", "ResourceGroupQuotaExceeded", None, None, None, "vcpus", "cloud"),
     ("azure-authorization", "azurerm_linux_virtual_machine.align",
      AZ_VM + "performing CreateOrUpdate: unexpected status 403 (403 Forbidden) with error: "
      "AuthorizationFailed: The client 'x' with object id 'y' does not have authorization to "
@@ -594,8 +600,8 @@ def test_capacity_without_an_instance_type_blocks_the_region() -> None:
     assert blocks_for(failure, lambda a: None) == {Block("gcp:us-east4")}
 
 
-def test_cloud_scope_transient_permanent_and_unplaceable_give_no_block() -> None:
-    for case_id in ("gcp-gpus-all-regions", "azure-disabled", "aws-throttle", "aws-unauthorized"):
+def test_transient_permanent_and_unplaceable_give_no_block() -> None:
+    for case_id in ("azure-authorization", "aws-throttle", "aws-unauthorized", "gcp-disk-size"):
         assert blocks_for(one(case_id), PLACED.get) == frozenset()
     assert blocks_for(one("aws-host"), lambda a: None) == frozenset()  # no region known
 
@@ -649,3 +655,37 @@ def test_output_without_an_error_block_is_permanent_and_unknown(output: str) -> 
 def test_output_without_an_error_block_is_transient_when_it_says_so(output: str, code: str) -> None:
     (failure,) = classify_output(output)
     assert (failure.kind, failure.code) == ("transient", code)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "block"),
+    [
+        ("gcp-gpus-all-regions", Block("gcp:*", resource="gpus", reason="quota")),
+        ("gcp-cpus-all-regions", Block("gcp:*", resource="vcpus", reason="quota")),
+        ("azure-resource-groups", Block("azure:*", resource="vcpus", reason="quota")),
+        ("azure-disabled", Block("azure:*", resource="vcpus", reason="quota")),
+    ],
+)
+def test_a_cloud_wide_quota_blocks_that_cloud_in_every_region(case_id: str, block: Block) -> None:
+    failure = one(case_id)
+    assert failure.scope == "cloud"
+    assert blocks_for(failure, PLACED.get) == {block}
+    assert blocks_for(failure, lambda a: None) == {block}
+
+
+def test_an_unusable_gcp_location_blocks_its_region_for_good() -> None:
+    failure = one("gcp-location-unauthorized")
+    assert (failure.kind, failure.code) == ("permanent", "LOCATION_NOT_FOUND")
+    expected = {Block("gcp:us-east1", reason="unsupported")}
+    assert blocks_for(failure, lambda a: None) == expected
+    placed = {"google_compute_instance.align[0]": ("gcp:us-east1", "n2-standard-4")}
+    assert blocks_for(failure, placed.get) == expected  # the place, whatever runs there
+
+
+def test_opt_in_required_on_a_regions_own_resource_blocks_that_region() -> None:
+    failure = one("aws-opt-in", "aws_vpc.eu_central_1")
+    assert failure.region is None  # the message does not name it: the address does
+    regional = {"aws_vpc.eu_central_1": ("aws:eu-central-1", "")}
+    assert blocks_for(failure, regional.get) == {
+        Block("aws:eu-central-1", resource="vcpus", reason="quota")
+    }

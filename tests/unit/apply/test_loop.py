@@ -19,9 +19,10 @@ from skyplan.apply.loop import (
     moves,
     placement_of_address,
 )
-from skyplan.apply.state import StackState
+from skyplan.apply.state import StackState, load_blocked
 from skyplan.apply.terraform import PlanSummary, Run, Terraform
 from skyplan.plan import Placement, Plan, SolverInfo
+from skyplan.solver.blocked import Block
 
 
 def placement(
@@ -67,12 +68,30 @@ def test_job_resources_map_to_their_placement(address: str, expected: tuple[str,
 
 
 @pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("aws_vpc.eu_west_1", ("aws:eu-west-1", "")),
+        ("aws_s3_bucket.eu_west_1[0]", ("aws:eu-west-1", "")),
+        ("aws_subnet.eu_west_1_private", ("aws:eu-west-1", "")),
+        ("module.net.aws_nat_gateway.eu_west_1", ("aws:eu-west-1", "")),
+        ("terraform_data.bucket_local_a", ("local:local-a", "")),
+        ("azurerm_resource_group.westeurope", ("azure:westeurope", "")),
+        ("google_compute_router_nat.europe_west4", ("gcp:europe-west4", "")),
+        ("aws_vpc.eu_west_2", None),  # a region of no job
+        ("google_compute_network.eu_west_1", None),  # an AWS region, not a GCP one
+    ],
+)
+def test_a_regions_own_resources_map_to_that_region(
+    address: str, expected: tuple[str, str] | None
+) -> None:
+    assert placement_of_address(None, PLAN)(address) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     "address",
     [
-        "aws_vpc.eu_west_1",
-        "aws_s3_bucket.eu_west_1[0]",
         "google_compute_instance.unknown_job[0]",
-        "terraform_data.bucket_local_a",
+        "aws_iam_role.flow_logs",
         "data.aws_ami.ubuntu",
         "not an address",
         "",
@@ -307,3 +326,90 @@ def test_an_apply_failure_without_an_error_block_is_not_retried_as_transient(
     assert (failure.kind, failure.code) == ("permanent", "unknown")
     assert calls == ["init", "plan", "apply"]  # no second plan and apply
     assert sleeps == []
+
+
+# --- apply_infrastructure: a cloud-wide quota moves the plan to the other clouds -----------------
+
+CLOUD_WIDE = {
+    "gcp": """
+Error: Error waiting for instance to create: Quota 'CPUS_ALL_REGIONS' exceeded. Limit: 32.0 \
+globally.
+
+  with google_compute_instance.etl[0],
+  on main.tf line 9, in resource "google_compute_instance" "etl":
+   9: resource "google_compute_instance" "etl" {
+""",
+    "azure": """
+Error: creating Resource Group "skyplan-x": unexpected status 400 (400 Bad Request) with error: \
+ResourceGroupQuotaExceeded: Creating the resource group 'skyplan-x' would exceed the quota of \
+'980'. The current resource group count is '980', please delete some resource groups before \
+creating a new one.
+
+  with azurerm_resource_group.westeurope,
+  on main.tf line 9, in resource "azurerm_resource_group" "westeurope":
+   9: resource "azurerm_resource_group" "westeurope" {
+""",
+}
+
+
+class LoopUi(RoundUi):
+    def __init__(self) -> None:
+        super().__init__()
+        self.replans: list[tuple[Block, ...]] = []
+
+    def replanned(self, moves: object, old: object, new: object, blocks: tuple) -> None:
+        self.replans.append(blocks)
+
+
+def test_a_cloud_wide_quota_blocks_that_cloud_and_replans_onto_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skyplan.apply.classify import classify
+    from skyplan.cli.inputs import load_spec_and_catalog
+
+    spec_path = tmp_path / "sky.yaml"
+    spec_path.write_text(
+        "version: 1\nname: wide\nclouds: [gcp, azure]\n"
+        "jobs:\n  etl:\n    run: echo hi\n    resources: {cpus: 2}\n    hours: 1\n"
+    )
+    spec, catalog = load_spec_and_catalog(spec_path, None)
+    rounds: list[tuple[str, ...]] = []
+
+    def apply_round(ctx: Context, plan: Plan, attempt: int) -> list:
+        rounds.append(plan.clouds())
+        if attempt > 1:
+            return []
+        (cloud,) = plan.clouds()
+        return [(cloud, f) for f in classify(CLOUD_WIDE[cloud])]
+
+    monkeypatch.setattr(loop, "apply_round", apply_round)
+    ui = LoopUi()
+    ctx = Context(
+        spec, catalog, tmp_path / "build", str(tmp_path), ApplyOptions(auto_approve=True),
+        ui, Terraform("terraform", "1.11.0", "terraform"), StackState(tmp_path / "build"),  # type: ignore[arg-type]
+    )  # fmt: skip
+    final = loop.apply_infrastructure(ctx)
+    first = rounds[0][0]
+    other = "azure" if first == "gcp" else "gcp"
+    assert rounds == [(first,), (other,)]
+    assert final.clouds() == (other,)
+    (blocks,) = ui.replans
+    assert blocks == (Block(f"{first}:*", resource="vcpus", reason="quota"),)
+    saved = load_blocked(ctx.state)
+    assert [r.block for r in saved] == [Block(f"{first}:*", resource="vcpus", reason="quota")]
+
+
+def test_a_whole_cloud_block_covers_every_region_of_that_cloud_only() -> None:
+    from skyplan.catalog.models import Offering
+
+    def offering(cloud: str, region: str, gpu: str = "") -> Offering:
+        return Offering(cloud, region, "t", 8, Decimal(32), gpu, 1 if gpu else 0, Decimal(1), None)
+
+    everything = Block("gcp:*", resource="vcpus", reason="quota")
+    gpus = Block("gcp:*", resource="gpus", reason="quota")
+    assert everything.covers(offering("gcp", "us-central1"))
+    assert everything.covers(offering("gcp", "europe-west4", "A100"))
+    assert not everything.covers(offering("aws", "us-east-1"))
+    assert gpus.covers(offering("gcp", "asia-east1", "T4"))
+    assert not gpus.covers(offering("gcp", "asia-east1"))
+    assert everything.describe() == "gcp (every region) vcpus (quota)"
