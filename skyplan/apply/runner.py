@@ -82,6 +82,30 @@ def _copy_into(src: Path, dst: Path) -> None:
         raise FileNotFoundError(f"{src} does not exist")
 
 
+def replace_dir(target: Path, folders: list[Path]) -> None:
+    """Make `target` hold exactly the union of `folders`' files: built in a temporary sibling
+    (same file system), then renamed into place, so a reader sees the old output or the new
+    one, never a mix and never a file left from the last run."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.skyplan-new.", dir=target.parent))
+    old = tmp.with_name(tmp.name + ".old")
+    try:
+        tmp.chmod(0o755)
+        for folder in folders:
+            shutil.copytree(folder, tmp, dirs_exist_ok=True)
+        if target.exists() or target.is_symlink():
+            os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if old.exists():
+                os.rename(old, target)  # put the last output back rather than lose it
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def run_transfer(root: Path, transfer: dict[str, Any], log: Path) -> Outcome:
     """Run a copy's commands in order (the manifest's argv lists, no shell), in the stack folder."""
     if transfer["source"] is None:
@@ -158,10 +182,7 @@ def run_local_job(root: Path, job: dict[str, Any], logs: Path, stack: str) -> Ou
                         "name files per node (e.g. with $SKYPLAN_NODE)", usd, logs_text,
                     )  # fmt: skip
                 owner[rel] = node
-        target = _local_path(root, ref["uri"])
-        shutil.rmtree(target, ignore_errors=True)  # the new run's files, nothing left from the last
-        for folder in folders:
-            _copy_into(folder, target)
+        replace_dir(_local_path(root, ref["uri"]), folders)  # nothing left from the last run
     return Outcome(DONE, usd=usd, log=logs_text)
 
 

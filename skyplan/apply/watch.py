@@ -29,9 +29,50 @@ def timeout_seconds(job: dict[str, Any]) -> float:
     return max(MIN_TIMEOUT_S, float(job["hours"]) * 3600 * TIMEOUT_FACTOR)
 
 
+def _run_commands(argvs: tuple[tuple[str, ...], ...], root: Path) -> str | None:
+    """Run commands in order, each tried 3 times; the reason they failed, or None."""
+    for argv in argvs:
+        if shutil.which(argv[0]) is None:
+            return f"{argv[0]} is not installed here"
+        for attempt in range(3):
+            if subprocess.run(argv, cwd=root, capture_output=True, check=False).returncode == 0:
+                break
+            if attempt == 2:
+                return f"{argv[0]} failed: {' '.join(argv[:3])}"
+            time.sleep(5 * (attempt + 1))
+    return None
+
+
+def clear_outputs(job: dict[str, Any], root: Path) -> str | None:
+    """Empty the output prefixes of a run that has not started yet, so that what its nodes
+    upload replaces the last run's output instead of merging with it (the nodes of a multi-node
+    job each add their share). A run already started (its `start` object exists: skyplan died
+    while waiting for it) keeps what its nodes wrote. The reason it failed, or None."""
+    from skyplan.apply.markers import MarkerReadError, read_text
+    from skyplan.emit.tools import upload
+
+    region = job["region"] if job["runs"].startswith("s3://") else None
+    for attempt in range(3):
+        try:
+            if read_text(f"{job['runs']}start", root, 64, region=region) is not None:
+                return None
+            break
+        except MarkerReadError as e:
+            if attempt == 2:
+                return f"cannot tell whether run {job.get('run', '')} started: {e}"
+            time.sleep(5 * (attempt + 1))
+    with tempfile.TemporaryDirectory(prefix="skyplan-empty-") as empty:
+        for ref in job.get("outputs", []):
+            if ref.get("uri"):
+                problem = _run_commands(upload(empty, ref["uri"], job["region"]), root)
+                if problem is not None:
+                    return f"could not empty {ref['uri']} before the run: {problem}"
+    return None
+
+
 def start_run(job: dict[str, Any], root: Path) -> str | None:
-    """Write the run's `start` object (the nodes wait for it before fetching their inputs);
-    the reason it could not be written, or None."""
+    """Empty the run's output prefixes (a fresh run only), then write the run's `start` object
+    (the nodes wait for it before fetching their inputs); the reason it failed, or None."""
     from skyplan.emit.tools import put_file
 
     with tempfile.NamedTemporaryFile("w", suffix=".start", delete=False) as fh:
@@ -42,6 +83,9 @@ def start_run(job: dict[str, Any], root: Path) -> str | None:
             return f"{argv[0]} is not installed here: it starts the job's nodes"
         if job["runs"].startswith("file://"):  # a folder of this machine, relative to the stack
             (root / job["runs"][len("file://") :]).mkdir(parents=True, exist_ok=True)
+        problem = clear_outputs(job, root)
+        if problem is not None:
+            return problem
         for attempt in range(3):
             done = subprocess.run(argv, cwd=root, capture_output=True, check=False)
             if done.returncode == 0:

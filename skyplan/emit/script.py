@@ -139,7 +139,9 @@ def startup_script(j: JobLayout, stack: str, header: str, data_disk: tuple[str, 
         path = f"/var/lib/skyplan/outputs/{o.dataset}"
         env.append((o.env, path))
         fetch.append(shlex.join(("mkdir", "-p", path)))
-        upload_lines += _lines(upload(path, o.uri or "", p.region))
+        # one node mirrors its output; several each add their share (union) to the prefix the
+        # runner emptied before it started the run
+        upload_lines += _lines(upload(path, o.uri or "", p.region, mirror=p.nodes == 1))
     runs = j.runs_uri
     marker = "/var/lib/skyplan/marker.json"
     log = put_file("/var/lib/skyplan/node.log", f"{runs}node-${{node}}.log", p.region)

@@ -61,39 +61,66 @@ def azcopy_source(uri: str, region: str) -> str:
     return f"https://storage.cloud.google.com/{bucket_path}"
 
 
+#: Replace the folder "$2" by a copy of the file or folder "$1" (POSIX sh, cp, mv, mktemp): the
+#: copy is made in a temporary sibling (same file system), then renamed into place, so a reader
+#: sees the old contents or the new ones, never a mix and never a file left from the last copy.
+LOCAL_MIRROR = (
+    'set -eu; dst="${2%/}"; mkdir -p "$(dirname "$dst")"; '
+    'tmp=$(mktemp -d "$dst.skyplan-new.XXXXXX"); trap \'rm -rf "$tmp" "$tmp.old"\' EXIT; '
+    'chmod "$(umask -S)" "$tmp"; '
+    'if [ -d "$1" ]; then cp -R "$1/." "$tmp"; else cp "$1" "$tmp"; fi; '
+    'if [ -e "$dst" ]; then mv "$dst" "$tmp.old"; fi; mv "$tmp" "$dst"'
+)
+
+
 def local_copy(src: str, dst: str) -> Command:
-    """Copy a file, or a folder's contents, into the folder `dst` (POSIX sh and cp only)."""
-    script = 'if [ -d "$1" ]; then cp -R "$1/." "$2"; else cp "$1" "$2"; fi'
-    return ("sh", "-c", script, "sh", src, dst)
+    """Make the folder `dst` a copy of a file, or of a folder's contents (a mirror: nothing of
+    what `dst` held before is left)."""
+    return ("sh", "-c", LOCAL_MIRROR, "sh", src, dst)
 
 
 def download(uri: str, path: str, region: str) -> tuple[Command, ...]:
-    """Copy the objects under `uri` into the local folder `path`."""
+    """Make the local folder `path` a mirror of the objects under `uri`."""
     kind = scheme(uri)
     mkdir = ("mkdir", "-p", path)
     if kind == "s3":
-        return mkdir, ("aws", "s3", "sync", uri, path, "--region", region, "--only-show-errors")
+        sync = ("aws", "s3", "sync", uri, path, "--delete", "--region", region)
+        return mkdir, (*sync, "--only-show-errors")
     if kind == "gs":
-        return mkdir, ("gcloud", "storage", "rsync", "--recursive", uri, path)
+        return mkdir, (
+            "gcloud", "storage", "rsync", "--recursive",
+            "--delete-unmatched-destination-objects", uri, path,
+        )  # fmt: skip
     if kind == "az":
-        return mkdir, ("azcopy", "copy", azure_https(uri) + "*", path, "--recursive")
+        pull = ("azcopy", "sync", azure_https(uri), path, "--recursive")
+        return mkdir, (*pull, "--delete-destination=true")
     if kind == "file":
         return mkdir, local_copy(file_path(uri), path)
     raise InputError(f"cannot read data from {uri!r}")
 
 
-def upload(path: str, uri: str, region: str) -> tuple[Command, ...]:
-    """Copy the contents of the local folder `path` to the objects under `uri`."""
+def upload(path: str, uri: str, region: str, mirror: bool = True) -> tuple[Command, ...]:
+    """Make the objects under `uri` a mirror of the local folder `path`: what is under `uri` and
+    not in `path` is deleted. `mirror=False` only adds and overwrites (the nodes of a multi-node
+    job each upload their share; the runner empties the prefix before they start)."""
     kind = scheme(uri)
     src = path.rstrip("/") + "/"
     if kind == "s3":
-        return (("aws", "s3", "sync", src, uri, "--region", region, "--only-show-errors"),)
+        delete = ("--delete",) if mirror else ()
+        return (("aws", "s3", "sync", src, uri, *delete, "--region", region, "--only-show-errors"),)
     if kind == "gs":
-        return (("gcloud", "storage", "rsync", "--recursive", src, uri),)
+        delete = ("--delete-unmatched-destination-objects",) if mirror else ()
+        return (("gcloud", "storage", "rsync", "--recursive", *delete, src, uri),)
     if kind == "az":
+        if mirror:
+            sync = ("azcopy", "sync", src, azure_https(uri), "--recursive")
+            return ((*sync, "--delete-destination=true"),)
         return (("azcopy", "copy", src + "*", azure_https(uri), "--recursive"),)
     if kind == "file":
         dst = file_path(uri)
+        if not mirror:
+            script = 'mkdir -p "$2" && cp -R "$1/." "$2"'
+            return (("sh", "-c", script, "sh", path, dst),)
         return ("mkdir", "-p", dst), local_copy(path, dst)
     raise InputError(f"cannot write data to {uri!r}")
 
@@ -123,19 +150,27 @@ def get_file(uri: str, path: str, region: str) -> Command:
 
 
 def copy(source: str, destination: str, src_region: str, dst_region: str) -> tuple[Command, ...]:
-    """Copy a data set between two stores: one server-side command where a standard tool reads
-    both ends, otherwise through a local staging folder (`{staging}`)."""
+    """Make `destination` a mirror of the data set at `source` (a re-run replaces a copy, never
+    merges into it): one server-side command where a standard tool reads both ends and can
+    delete what the source no longer has, otherwise through a local staging folder
+    (`{staging}`). azcopy mirrors only between Azure containers (`azcopy sync` does not read S3
+    or Cloud Storage), so copies from S3 or Cloud Storage into Azure are staged."""
     src, dst = scheme(source), scheme(destination)
     if src == "file" or dst == "file":
         if src == "file":
             return upload(file_path(source), destination, dst_region)
         return download(source, file_path(destination), src_region)
     if src == dst == "s3":
-        sync = ("aws", "s3", "sync", source, destination, "--source-region", src_region)
+        sync = ("aws", "s3", "sync", source, destination, "--delete", "--source-region", src_region)
         return ((*sync, "--region", dst_region, "--only-show-errors"),)
-    if dst == "az":
-        src_url = azcopy_source(source, src_region) + "*"
-        return (("azcopy", "copy", src_url, azure_https(destination), "--recursive"),)
-    if src != "az":  # gcloud storage reads and writes both gs:// and s3://
-        return (("gcloud", "storage", "rsync", "--recursive", source, destination),)
+    if src == dst == "az":
+        both = ("azcopy", "sync", azure_https(source), azure_https(destination), "--recursive")
+        return ((*both, "--delete-destination=true"),)
+    if src != "az" and dst != "az":  # gcloud storage reads and writes both gs:// and s3://
+        return (
+            (
+                "gcloud", "storage", "rsync", "--recursive",
+                "--delete-unmatched-destination-objects", source, destination,
+            ),
+        )  # fmt: skip
     return download(source, STAGING, src_region) + upload(STAGING, destination, dst_region)

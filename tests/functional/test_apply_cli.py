@@ -300,3 +300,49 @@ def test_giving_up_after_max_replans_keeps_the_last_rounds_blocks(
     assert again.returncode == 4, again.stdout + again.stderr
     plan = json.loads((root / "build" / "plan.json").read_text())
     assert {p["region"] for p in plan["placements"]} == {"local-b"}
+
+
+RENAMES = """\
+version: 1
+name: mirror
+clouds: [local]
+jobs:
+  make:
+    run: echo data > "$SKYPLAN_OUTPUT_OUT/NAME"
+    resources: {cpus: 2}
+    hours: 1
+    outputs: {out: 1KB}
+    regions: ["local:local-a"]
+  read:
+    run: ls "$SKYPLAN_INPUT_OUT" > "$SKYPLAN_OUTPUT_LISTING/listing"
+    resources: {cpus: 2}
+    hours: 1
+    inputs: [out]
+    outputs: {listing: 1KB}
+    regions: ["local:local-b"]
+"""
+
+
+def test_a_rerun_replaces_outputs_and_copies_rather_than_merging(tmp_path: Path) -> None:
+    """`make` renames its output file between two applies: `read`, in the other region (so the
+    output is copied there), must see only the new file, and so must the bucket folders."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    spec = root / "sky.yaml"
+    spec.write_text(RENAMES.replace("NAME", "first.txt"))
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listing = bucket(root, "local-b") / "outputs" / "listing" / "listing"
+    assert listing.read_text().split() == ["first.txt"]
+    spec.write_text(RENAMES.replace("NAME", "second.txt"))
+    again = apply(spec)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert listing.read_text().split() == ["second.txt"]
+    assert [p.name for p in (bucket(root, "local-a") / "outputs" / "out").iterdir()] == [
+        "second.txt"
+    ]
+    assert [p.name for p in (bucket(root, "local-b") / "copies" / "out").iterdir()] == [
+        "second.txt"
+    ]
+    leftovers = [p for p in (root / "build" / ".skyplan" / "buckets").rglob("*skyplan-new*")]
+    assert leftovers == []

@@ -337,3 +337,27 @@ def test_nodes_writing_the_same_output_file_fail_the_job(tmp_path: Path) -> None
     outcomes = run_manifest(tmp_path, StackState(tmp_path), Recorder())
     assert outcomes["job:j"].state == FAILED
     assert "nodes 0 and 1 both wrote out/same.txt" in outcomes["job:j"].detail
+
+
+def test_a_rerun_replaces_a_local_jobs_output_with_nothing_left_from_the_last(
+    tmp_path: Path,
+) -> None:
+    from skyplan.apply.runner import replace_dir
+
+    target = tmp_path / "bucket" / "outputs" / "words"
+    first, second = tmp_path / "n0", tmp_path / "n1"
+    (first / "sub").mkdir(parents=True)
+    (first / "old.txt").write_text("old")
+    (first / "sub" / "a").write_text("a")
+    replace_dir(target, [first])
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == [
+        "old.txt", "sub", "sub/a",
+    ]  # fmt: skip
+    (second / "sub").mkdir(parents=True)
+    (second / "new.txt").write_text("new")
+    (second / "sub" / "b").write_text("b")
+    replace_dir(target, [second, first / "sub"])
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == [
+        "a", "new.txt", "sub", "sub/b",
+    ]  # fmt: skip
+    assert [p.name for p in target.parent.iterdir()] == ["words"]  # no temporary left

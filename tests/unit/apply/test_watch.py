@@ -177,3 +177,24 @@ def test_the_run_is_started_before_its_markers_are_awaited(tmp_path: Path) -> No
     assert outcome.state == "done"
     assert json.loads((runs / "start").read_text()) == {"job": spec["name"], "run": "abc123"}
     assert reporter.started.startswith("started run abc123")
+
+
+def test_a_fresh_run_starts_with_its_output_prefixes_emptied(tmp_path: Path) -> None:
+    """What the nodes upload replaces the last run's output: the runner empties the prefix
+    before it writes `start`; a run already started keeps what its nodes wrote."""
+    from skyplan.apply.watch import start_run
+
+    out = tmp_path / "bucket" / "outputs" / "result"
+    out.mkdir(parents=True)
+    (out / "old-name.txt").write_text("from the last run")
+    spec = {
+        **job(),
+        "runs": "file://bucket/_skyplan/train/abc/",
+        "outputs": [{"dataset": "result", "uri": "file://bucket/outputs/result/"}],
+    }
+    assert start_run(spec, tmp_path) is None
+    assert (tmp_path / "bucket" / "_skyplan" / "train" / "abc" / "start").exists()
+    assert out.is_dir() and list(out.iterdir()) == []
+    (out / "new-name.txt").write_text("this run, node 0")
+    assert start_run(spec, tmp_path) is None  # skyplan died and waits for the same run again
+    assert [p.name for p in out.iterdir()] == ["new-name.txt"]

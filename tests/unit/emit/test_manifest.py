@@ -36,7 +36,7 @@ def test_manifest_shape_and_order(
     assert clean["after"] == ["job:prep"]
     assert clean["commands"] == [
         [
-            "gcloud", "storage", "rsync", "--recursive",
+            "gcloud", "storage", "rsync", "--recursive", "--delete-unmatched-destination-objects",
             "s3://skyplan-man-eu-west-1/outputs/clean/",
             "gs://skyplan-man-europe-west4/copies/clean/",
         ]

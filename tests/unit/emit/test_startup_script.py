@@ -231,3 +231,19 @@ def test_azcopy_is_installed_only_when_its_checksum_matches(tmp_path: Path, genu
         assert proc.returncode != 0
         assert "FAILED" in proc.stdout + proc.stderr
         assert not installed.exists() and not (work / "azcopy").exists()  # nothing unpacked
+
+
+@pytest.mark.parametrize(("nodes", "mirror"), [(1, True), (3, False)])
+def test_one_node_mirrors_its_output_several_add_their_share(
+    emitted: Callable[[str], dict[str, str]], nodes: int, mirror: bool
+) -> None:
+    spec = SPEC.replace("RUN", "      true").replace(
+        "resources: {cpus: 2}", f"resources: {{cpus: 2}}\n    nodes: {nodes}"
+    )
+    script = emitted(spec)["aws/scripts/work.sh.tftpl"]
+    (upload,) = [
+        line for line in script.splitlines() if "aws s3 sync" in line and "outputs/" in line
+    ]
+    download = next(line for line in script.splitlines() if "s3://acme-raw/in/" in line)
+    assert ("--delete" in upload) is mirror  # several nodes: the runner empties the prefix
+    assert "--delete" in download  # inputs are always a mirror of the data set
