@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -153,6 +154,10 @@ def save_blocked(state: StackState, records: tuple[BlockRecord, ...]) -> None:
 
 # --- the lock ------------------------------------------------------------------------------
 
+#: How long a second skyplan keeps trying for a busy lock before it refuses (a `status` that
+#: glances at the holder, a holder that is just letting go).
+LOCK_WAIT_S = 1.0
+
 
 @dataclass(frozen=True)
 class LockInfo:
@@ -162,6 +167,7 @@ class LockInfo:
     host: str
     command: str
     since: float = field(default_factory=time.time)
+    started: int | None = None  # the holder's start time (clock ticks since boot, Linux)
 
     def describe(self) -> str:
         """`pid 123 on host (skyplan apply) since 12:00:01`."""
@@ -169,56 +175,131 @@ class LockInfo:
         return f"pid {self.pid} on {self.host} ({self.command}) since {when}"
 
 
-def _alive(pid: int) -> bool:
+def process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot, from /proc), or None when it does not
+    exist or this is not Linux: with the pid it names one process, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int, started: int | None = None) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    if started is not None:
+        now = process_start(pid)
+        return now is None or now == started  # another process got the pid: the holder died
     return True
 
 
 @contextmanager
 def locked(state: StackState, command: str) -> Iterator[LockInfo]:
     """Hold the stack's lock for the duration; a second holder is refused, naming the first; a
-    lock left by a dead process on this host is taken over."""
+    lock left by a dead process on this host is taken over.
+
+    The lock is an exclusive flock() on DIR/.skyplan/lock held for the whole run (the kernel
+    lets go of it when the process dies, however it dies), with the holder written inside for
+    messages. Taking over a stale lock is therefore atomic: of processes racing for it exactly
+    one gets the flock, the others are refused. A holder recorded by a process that holds no
+    flock (an older skyplan) still counts while that process lives; a holder on another host is
+    never taken over."""
     state.dir.mkdir(parents=True, exist_ok=True)
     path = state.dir / "lock"
-    me = LockInfo(os.getpid(), socket.gethostname(), command)
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder, recorded = live_holder(state), _read_lock(path)
-            young = recorded is None and time.time() - _mtime(path) < 10  # being written now
-            if young or holder is not None:
-                who = holder.describe() if holder else "a process that is taking it right now"
-                raise ApplyError(
-                    f"{state.root}: another skyplan holds this stack: {who}",
-                    hint="wait for it to finish; if that process is gone on another host, "
-                    f"delete {path}",
-                ) from None
-            state.event("lock.stale", holder=asdict(recorded) if recorded else None)
-            path.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(me), fh)
-        break
-    else:  # pragma: no cover - lost a race twice
-        raise ApplyError(f"{state.root}: could not take the stack's lock", where=Where(str(path)))
+    me = LockInfo(os.getpid(), socket.gethostname(), command, started=process_start(os.getpid()))
+    fd, created = _flock(state, path)
+    mine = False
     try:
+        recorded = _read_fd(fd)
+        if recorded is not None and recorded.host != me.host:
+            raise _busy(state, path, recorded)
+        if recorded is not None and _alive(recorded.pid, recorded.started):
+            raise _busy(state, path, recorded)  # an older skyplan, which takes no flock
+        if recorded is None and not created and time.time() - _mtime(path) < 10:
+            raise _busy(state, path, None)  # an older skyplan between open() and write
+        if not created:
+            state.event("lock.stale", holder=asdict(recorded) if recorded else None)
+        _write_fd(fd, me)
+        mine = True
         yield me
     finally:
-        holder = _read_lock(path)
-        if holder is not None and holder.pid == me.pid and holder.host == me.host:
-            path.unlink(missing_ok=True)
+        if (mine or created) and _same_file(fd, path):
+            path.unlink(missing_ok=True)  # still holding the flock: nobody took it meanwhile
+        os.close(fd)  # lets go of the flock
+
+
+def _flock(state: StackState, path: Path) -> tuple[int, bool]:
+    """An open descriptor of the lock file holding its exclusive flock, and whether this call
+    created the file; refuses (ApplyError) while another process holds it."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:  # descriptors are not inherited by children: a running terraform never holds it
+            fd, created = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
+        except FileExistsError:
+            try:
+                fd, created = os.open(path, os.O_RDWR), False
+            except FileNotFoundError:
+                continue  # its holder removed it as we looked: create it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise _busy(state, path, _read_lock(path)) from None
+            time.sleep(0.05)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        if _same_file(fd, path):
+            return fd, created
+        os.close(fd)  # its holder removed the file as we opened it: open the new one
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        ours, now = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (ours.st_dev, ours.st_ino) == (now.st_dev, now.st_ino)
+
+
+def _busy(state: StackState, path: Path, holder: LockInfo | None) -> ApplyError:
+    who = holder.describe() if holder else "a process that is taking it right now"
+    return ApplyError(
+        f"{state.root}: another skyplan holds this stack: {who}",
+        hint=f"wait for it to finish; if that process is gone on another host, delete {path}",
+    )
+
+
+def _read_fd(fd: int) -> LockInfo | None:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return _parse_lock(b"".join(chunks).decode("utf-8", errors="replace"))
+
+
+def _write_fd(fd: int, me: LockInfo) -> None:
+    data = json.dumps(asdict(me)).encode("utf-8")
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, data)
+    os.fsync(fd)
 
 
 def live_holder(state: StackState) -> LockInfo | None:
     """Who holds the stack's lock now; None when nobody does, or its holder died on this host."""
     holder = _read_lock(state.dir / "lock")
-    if holder is None or (holder.host == socket.gethostname() and not _alive(holder.pid)):
+    if holder is None or (
+        holder.host == socket.gethostname() and not _alive(holder.pid, holder.started)
+    ):
         return None
     return holder
 
@@ -232,7 +313,18 @@ def _mtime(path: Path) -> float:
 
 def _read_lock(path: Path) -> LockInfo | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return LockInfo(int(data["pid"]), str(data["host"]), str(data["command"]), data["since"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return _parse_lock(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
+def _parse_lock(text: str) -> LockInfo | None:
+    try:
+        data = json.loads(text)
+        started = data.get("started")
+        return LockInfo(
+            int(data["pid"]), str(data["host"]), str(data["command"]), data["since"],
+            int(started) if started is not None else None,
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None

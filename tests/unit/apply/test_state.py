@@ -16,8 +16,10 @@ from skyplan.apply.state import (
     CAPACITY_TTL_S,
     BlockRecord,
     StackState,
+    live_holder,
     load_blocked,
     locked,
+    process_start,
     read_json,
     save_blocked,
     write_json,
@@ -250,3 +252,71 @@ def test_an_unreadable_lock_is_refused_while_young_and_taken_over_when_old(
     with locked(state, "skyplan apply") as me:
         assert me.pid == os.getpid()
     assert [e["holder"] for e in state.events() if e["event"] == "lock.stale"] == [None]
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+from skyplan.apply.state import StackState, locked
+from skyplan.errors import ApplyError
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+try:
+    with locked(StackState(Path(sys.argv[1])), "skyplan apply"):
+        print("won", flush=True)
+        time.sleep(2.0)  # hold it while the others try
+except ApplyError:
+    print("refused", flush=True)
+"""
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_processes_racing_for_a_stale_lock_let_exactly_one_win(tmp_path: Path, trial: int) -> None:
+    state = StackState(tmp_path / "stack")
+    _lock_file(state, _dead_pid(), socket.gethostname())
+    go = tmp_path / "go"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(state.root), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    time.sleep(1.0)  # every racer imported skyplan and is spinning on `go`
+    go.touch()
+    results = [r.communicate(timeout=60) for r in racers]
+    outcomes = sorted(out.strip() for out, _ in results)
+    assert outcomes == ["refused", "refused", "won"], results
+    assert not (state.dir / "lock").exists()
+    assert len([e for e in state.events() if e["event"] == "lock.stale"]) == 1
+
+
+def test_a_lock_whose_pid_now_belongs_to_another_process_is_stale(tmp_path: Path) -> None:
+    """The holder died and its pid was reused: the recorded start time tells them apart."""
+    state = StackState(tmp_path)
+    state.dir.mkdir(parents=True)
+    me = os.getpid()
+    started = process_start(me)
+    if started is None:
+        pytest.skip("no /proc here")
+    data = {"pid": me, "host": socket.gethostname(), "command": "skyplan apply", "since": 0.0}
+    (state.dir / "lock").write_text(json.dumps({**data, "started": started - 1}))
+    assert live_holder(state) is None
+    (state.dir / "lock").write_text(json.dumps({**data, "started": started}))
+    assert live_holder(state) is not None
+
+
+def test_the_lock_is_not_inherited_by_children(tmp_path: Path) -> None:
+    """A terraform or job left running by a killed skyplan must not keep the stack locked."""
+    state = StackState(tmp_path)
+    with locked(state, "skyplan apply"):
+        child = subprocess.Popen(["sleep", "30"])
+    try:
+        with locked(state, "skyplan apply") as me:
+            assert me.pid == os.getpid()
+    finally:
+        child.kill()
+        child.wait()
