@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from skyplan.apply import children
 from skyplan.apply.state import StackState, read_json, write_json
 from skyplan.emit.tools import STAGING
 
@@ -118,7 +119,14 @@ def run_transfer(root: Path, transfer: dict[str, Any], log: Path) -> Outcome:
                 return Outcome(FAILED, f"{argv[0]} is not installed here", log=str(log))
             fh.write(f"$ {' '.join(argv)}\n")
             fh.flush()
-            code = subprocess.run(argv, cwd=root, stdout=fh, stderr=subprocess.STDOUT).returncode
+            proc = children.spawn(
+                argv, "transfer", f"transfer:{transfer['id']}", cwd=root, stdout=fh,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                code = proc.wait()
+            finally:
+                children.release(proc)
             if code != 0:
                 return Outcome(FAILED, f"{argv[0]} exited {code}", log=str(log))
     return Outcome(DONE, log=str(log))
@@ -158,12 +166,17 @@ def run_local_job(root: Path, job: dict[str, Any], logs: Path, stack: str) -> Ou
         log = logs / f"{job['name']}-{node}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         fh = log.open("wb")
-        proc = subprocess.Popen(
-            ["bash", "run.sh"], cwd=run_dir, env=env, stdout=fh, stderr=subprocess.STDOUT
-        )
+        proc = children.spawn(
+            ["bash", "run.sh"], "job", f"job:{job['name']} node {node}", cwd=run_dir, env=env,
+            stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
         fh.close()
         procs.append((proc, work, log))
-    codes = [p.wait() for p, _, _ in procs]
+    try:
+        codes = [p.wait() for p, _, _ in procs]
+    finally:
+        for p, _, _ in procs:
+            children.release(p)
     hours = (time.monotonic() - started) / 3600
     usd = hours * float(job["usd"]) / float(job["hours"]) if job["hours"] else 0.0
     logs_text = ", ".join(str(log) for _, _, log in procs)

@@ -186,7 +186,8 @@ def process_start(pid: int) -> int | None:
         return None
 
 
-def _alive(pid: int, started: int | None = None) -> bool:
+def pid_alive(pid: int, started: int | None = None) -> bool:
+    """Whether process `pid` lives (and is the one that started at `started`, when known)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -219,7 +220,7 @@ def locked(state: StackState, command: str) -> Iterator[LockInfo]:
         recorded = _read_fd(fd)
         if recorded is not None and recorded.host != me.host:
             raise _busy(state, path, recorded)
-        if recorded is not None and _alive(recorded.pid, recorded.started):
+        if recorded is not None and pid_alive(recorded.pid, recorded.started):
             raise _busy(state, path, recorded)  # an older skyplan, which takes no flock
         if recorded is None and not created and time.time() - _mtime(path) < 10:
             raise _busy(state, path, None)  # an older skyplan between open() and write
@@ -298,7 +299,7 @@ def live_holder(state: StackState) -> LockInfo | None:
     """Who holds the stack's lock now; None when nobody does, or its holder died on this host."""
     holder = _read_lock(state.dir / "lock")
     if holder is None or (
-        holder.host == socket.gethostname() and not _alive(holder.pid, holder.started)
+        holder.host == socket.gethostname() and not pid_alive(holder.pid, holder.started)
     ):
         return None
     return holder

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from skyplan.apply import children
 from skyplan.apply.scrub import Scrubber
 from skyplan.errors import ApplyError, InputError
 
@@ -111,8 +112,10 @@ def run(
     lines: list[str] = []
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"$ {Path(tf.path).name} {' '.join(args)}\n")
-        proc = subprocess.Popen(
+        proc = children.spawn(
             [tf.path, *args],
+            "terraform",
+            f"terraform {args[0]} in {module.name}/",
             cwd=module,
             env=env,
             stdout=subprocess.PIPE,
@@ -121,15 +124,18 @@ def run(
             text=True,
             errors="replace",
         )
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = scrub(raw.rstrip("\n"))
-            lines.append(line)
-            fh.write(line + "\n")
-            fh.flush()
-            if on_line is not None:
-                on_line(line)
-        code = proc.wait()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = scrub(raw.rstrip("\n"))
+                lines.append(line)
+                fh.write(line + "\n")
+                fh.flush()
+                if on_line is not None:
+                    on_line(line)
+            code = proc.wait()
+        finally:
+            children.release(proc)
         fh.write(f"[exit {code}]\n")
     return Run(args, code, "\n".join(lines), log)
 

@@ -51,6 +51,7 @@ def apply(
 ) -> None:
     """Plan, then bring every cloud's Terraform module to the plan (re-planning around capacity
     and quota failures), then run the jobs in DAG order and wait for them."""
+    from skyplan.apply.children import supervised
     from skyplan.apply.loop import ApplyOptions, Context, apply_infrastructure
     from skyplan.apply.runner import DONE, run_manifest
     from skyplan.apply.state import StackState, locked
@@ -70,7 +71,7 @@ def apply(
     ui = ConsoleUi()
     state = StackState(out_dir)
     opts = ApplyOptions(auto_approve, max_replans, time_limit, work_limit)
-    with locked(state, "skyplan apply"):
+    with locked(state, "skyplan apply"), supervised(state, ui.note):
         state.event("apply.start", terraform=tf.version, spec=str(spec))
         pinned = None if replan else pinned_plan(sky, cat, out_dir)
         root = data_root(spec, out_dir)
@@ -102,6 +103,7 @@ def destroy(
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Destroy without asking."),
 ) -> None:
     """Destroy everything the stack's Terraform modules created."""
+    from skyplan.apply.children import supervised
     from skyplan.apply.scrub import Scrubber
     from skyplan.apply.state import StackState, locked, write_json
     from skyplan.apply.terraform import destroy as tf_destroy
@@ -119,7 +121,7 @@ def destroy(
         if not ui.confirm():
             raise ApplyError("destroy cancelled: nothing was changed")
     tf, scrub, state = find_terraform(), Scrubber(), StackState(folder)
-    with locked(state, "skyplan destroy"):
+    with locked(state, "skyplan destroy"), supervised(state, ui.note):
         failed = []
         for module in modules:
             log = state.logs / "destroy" / f"{module.name}.log"

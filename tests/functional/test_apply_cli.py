@@ -346,3 +346,67 @@ def test_a_rerun_replaces_outputs_and_copies_rather_than_merging(tmp_path: Path)
     ]
     leftovers = [p for p in (root / "build" / ".skyplan" / "buckets").rglob("*skyplan-new*")]
     assert leftovers == []
+
+
+ORPHAN = """\
+version: 1
+name: orphan
+clouds: [local]
+jobs:
+  slow:
+    run: |
+      echo "start $$" >> LOGFILE
+      sleep 6
+      echo "end $$" >> LOGFILE
+      echo done > "$SKYPLAN_OUTPUT_OUT/x"
+    resources: {cpus: 2}
+    hours: 1
+    outputs: {out: 1KB}
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie nobody reaped does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_kill_9_of_only_skyplan_stops_its_orphaned_job_before_running_it_again(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the skyplan process alone leaves its job running (its own process group): the
+    next apply stops that run and starts the job once, never beside it."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    runs = tmp_path / "runs.log"
+    spec = root / "sky.yaml"
+    spec.write_text(ORPHAN.replace("LOGFILE", str(runs)))
+    first = _start(spec)
+    end = time.monotonic() + 60
+    while not (runs.exists() and runs.read_text().startswith("start")):
+        assert time.monotonic() < end and first.poll() is None, first.communicate()
+        time.sleep(0.1)
+    os.kill(first.pid, signal.SIGKILL)  # only skyplan: not its group, not its children
+    first.wait()
+    (orphan,) = [int(line.split()[1]) for line in runs.read_text().splitlines()]
+    assert _running(orphan)
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"job:slow node 0 (pid {orphan}) was left running by skyplan pid {first.pid}" in (
+        " ".join(proc.stdout.split())
+    )
+    assert not _running(orphan)
+    lines = runs.read_text().split("\n")
+    second = int(lines[1].split()[1])
+    assert [line for line in lines if line] == [
+        f"start {orphan}",
+        f"start {second}",
+        f"end {second}",
+    ]  # the orphan never finished, the job ran once more, alone
+    kinds = [e["event"] for e in events(root)]
+    assert "orphans" in kinds and "orphans.stopped" in kinds
+    left = json.loads((root / "build" / ".skyplan" / "children.json").read_text())
+    assert left["children"] == []
