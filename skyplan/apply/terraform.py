@@ -201,3 +201,16 @@ def state_resources(tf: Terraform, module: Path) -> tuple[str, ...]:
     """Addresses in a module's state (`terraform state list`); empty when there is none."""
     proc = _capture(tf, ("state", "list"), module)
     return tuple(line for line in proc.stdout.splitlines() if line) if proc.returncode == 0 else ()
+
+
+def outputs(tf: Terraform, module: Path) -> dict[str, dict[str, object]]:
+    """A module's root outputs from its state (`terraform output -json`, read-only): name ->
+    {"value", "sensitive", "type"}; empty when there are none or they cannot be read."""
+    proc = _capture(tf, ("output", "-json", "-no-color"), module)
+    if proc.returncode != 0:
+        return {}
+    try:
+        data = json.loads(proc.stdout or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from skyplan.apply.state import StackState
+
+#: Longest value shown for an output before it is cut.
+VALUE_MAX = 120
 
 
 def register(app: typer.Typer) -> None:
@@ -20,8 +28,9 @@ def status(
     from rich.text import Text
 
     from skyplan.apply.runner import PENDING, RUNNING, step_key
+    from skyplan.apply.scrub import Scrubber
     from skyplan.apply.state import StackState, live_holder, read_json
-    from skyplan.apply.terraform import find_terraform, state_resources
+    from skyplan.apply.terraform import find_terraform, outputs, state_resources
     from skyplan.cli.apply_ui import STYLES
     from skyplan.cli.render import console
     from skyplan.errors import InputError, Where
@@ -45,13 +54,22 @@ def status(
         resources.add_column(head)
     modules = sorted(p.parent for p in folder.glob("*/main.tf"))
     tf = find_terraform() if modules else None
+    scrub = Scrubber()
+    values = Table(title="Outputs", title_justify="left")
+    for head in ("module", "output", "key", "value"):
+        values.add_column(head)
     for module in modules:
         found = state_resources(tf, module) if tf else ()
         resources.add_row(f"{module.name}/", str(len(found)) if found else "none (not applied)")
+        for name, output in sorted((outputs(tf, module) if tf and found else {}).items()):
+            for key, value in output_rows(output):
+                values.add_row(f"{module.name}/", name, key, Text(scrub(value)))
     con.print(resources)
+    if values.row_count:
+        con.print(values)
 
     steps = Table(title="Steps", title_justify="left")
-    for head in ("step", "where", "state", "detail / log"):
+    for head in ("step", "where", "state", "detail", "log"):
         steps.add_column(head)
     items = {f"transfer:{t['id']}": t for t in manifest["transfers"]}
     items |= {f"job:{j['name']}": j for j in manifest["jobs"]}
@@ -68,13 +86,47 @@ def status(
             if step.startswith("job:")
             else f"{item['from']} -> {item['to']}"
         )
-        detail = entry.get("detail") or ""
-        log = entry.get("log") or (item.get("runs") if step.startswith("job:") else "")
+        detail = (entry.get("detail") or "") if current else ""
+        log = (entry.get("log") if current else None) or step_log(state, step, item, state_name)
         steps.add_row(
-            step, where, Text(state_name, STYLES.get(state_name, "")),
-            Text(" ".join(x for x in (detail, f"log: {log}" if log else "") if x)),
+            step, where, Text(state_name, STYLES.get(state_name, "")), Text(detail),
+            Text(log or "-"),
         )  # fmt: skip
     con.print(steps)
     con.print(
         Text(f"Spent {fmt_usd(spent)} of {fmt_usd(plan['total_usd'])} planned (compute so far)")
     )
+
+
+def output_rows(output: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, value) rows of one Terraform output: a map gives one row per key, a list is joined
+    with commas, a sensitive value is not shown."""
+    if output.get("sensitive"):
+        return [("", "(sensitive)")]
+    value = output.get("value")
+    items = sorted(value.items()) if isinstance(value, dict) else [("", value)]
+    return [(str(k), _compact(v)) for k, v in items] or [("", "{}")]
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, list):
+        text = ", ".join(_compact(v) for v in value) if value else "(none)"
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"
+
+
+def step_log(state: StackState, step: str, item: dict[str, Any], state_name: str) -> str | None:
+    """Where a step's log is when runs.json does not say: a local job's node logs
+    (logs/jobs/<job>-<node>.log) or a transfer's log, if they exist; a started cloud job's run
+    folder (its nodes' logs and markers); else None."""
+    if step.startswith("transfer:"):
+        path = state.logs / "transfers" / f"{item['id']}.log"
+        return str(path) if path.exists() else None
+    if item.get("cloud") == "local":
+        paths = [state.logs / "jobs" / f"{item['name']}-{n}.log" for n in range(item["nodes"])]
+        found = [str(p) for p in paths if p.exists()]
+        return ", ".join(found) or None
+    return str(item.get("runs")) if state_name in ("running", "interrupted") else None

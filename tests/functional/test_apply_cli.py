@@ -393,6 +393,9 @@ def test_kill_9_of_only_skyplan_stops_its_orphaned_job_before_running_it_again(
     first.wait()
     (orphan,) = [int(line.split()[1]) for line in runs.read_text().splitlines()]
     assert _running(orphan)
+    status = run_cli("status", "build", cwd=root)
+    row = _rows(status.stdout)["job:slow"]
+    assert row[2] == "interrupted" and row[-1] == str(Path("build/.skyplan/logs/jobs/slow-0.log"))
     proc = apply(spec)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"job:slow node 0 (pid {orphan}) was left running by skyplan pid {first.pid}" in (
@@ -410,3 +413,42 @@ def test_kill_9_of_only_skyplan_stops_its_orphaned_job_before_running_it_again(
     assert "orphans" in kinds and "orphans.stopped" in kinds
     left = json.loads((root / "build" / ".skyplan" / "children.json").read_text())
     assert left["children"] == []
+
+
+def _rows(text: str) -> dict[str, list[str]]:
+    """Table rows of `skyplan status` by their first cell, cells stripped."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.replace("|", "│").split("│")]
+        cells = [c for c in cells if c != ""] if "│" in line else []
+        if cells:
+            rows.setdefault(cells[0], cells)
+    return rows
+
+
+def test_status_shows_outputs_and_the_real_log_of_each_step(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    root = spec.parent
+    text = spec.read_text().replace(
+        'wc -l < "$SKYPLAN_INPUT_WORDS/words.txt"',
+        'exit 3; wc -l < "$SKYPLAN_INPUT_WORDS/words.txt"',
+    )
+    spec.write_text(text)
+    proc = apply(spec)
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # count fails, report is skipped
+    status = run_cli("status", "build", cwd=root)
+    assert status.returncode == 0, status.stderr
+    out = status.stdout
+    assert "Outputs" in out
+    buckets = [line for line in out.splitlines() if " buckets " in line]
+    assert any("local-a" in line and ".skyplan/buckets/local-a" in line for line in buckets), out
+    assert any(" nodes " in line and "dag-split-0" in line for line in out.splitlines()), out
+    rows = _rows(out)
+    logs = root / "build" / ".skyplan" / "logs"
+    assert rows["job:split"][-1] == str(Path("build/.skyplan/logs/jobs/split-0.log"))
+    assert (logs / "jobs" / "split-0.log").exists()
+    assert rows["job:count"][2] == "failed" and rows["job:count"][-1].endswith("count-0.log")
+    assert rows["job:report"][2] == "skipped" and rows["job:report"][-1] == "-"
+    assert "_skyplan" not in out  # no folder that does not exist
+    transfer = next(k for k in rows if k.startswith("transfer:"))
+    assert rows[transfer][-1].endswith(".log") and Path(root / rows[transfer][-1]).exists()
