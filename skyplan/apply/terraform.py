@@ -191,10 +191,37 @@ def apply(tf: Terraform, module: Path, planfile: Path, log: Path, scrub: Scrubbe
     return run(tf, ("apply", "-input=false", "-no-color", str(planfile)), module, log, scrub)
 
 
-def destroy(tf: Terraform, module: Path, log: Path, scrub: Scrubber) -> Run:
-    """`terraform destroy -auto-approve` (the caller has asked already)."""
+def destroy(
+    tf: Terraform, module: Path, log: Path, scrub: Scrubber, variables: tuple[str, ...] = ()
+) -> Run:
+    """`terraform destroy -auto-approve` (the caller has asked already); `variables` are
+    `NAME=VALUE` settings passed with -var."""
     args = ("destroy", "-input=false", "-no-color", "-auto-approve")
-    return run(tf, args, module, log, scrub)
+    return run(tf, (*args, *_vars(variables)), module, log, scrub)
+
+
+def apply_targets(
+    tf: Terraform,
+    module: Path,
+    targets: tuple[str, ...],
+    log: Path,
+    scrub: Scrubber,
+    variables: tuple[str, ...] = (),
+) -> Run:
+    """`terraform apply -auto-approve -target=...` of a few resources (the caller has asked)."""
+    args = ("apply", "-input=false", "-no-color", "-auto-approve")
+    targeted = tuple(f"-target={t}" for t in targets)
+    return run(tf, (*args, *_vars(variables), *targeted), module, log, scrub)
+
+
+def _vars(variables: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(a for v in variables for a in ("-var", v))
+
+
+def declares_variable(module: Path, name: str) -> bool:
+    """Whether the module's .tf files declare `variable "<name>"`."""
+    pattern = re.compile(rf'^variable\s+"{re.escape(name)}"\s*\{{', re.MULTILINE)
+    return any(pattern.search(p.read_text(encoding="utf-8")) for p in module.glob("*.tf"))
 
 
 def state_resources(tf: Terraform, module: Path) -> tuple[str, ...]:

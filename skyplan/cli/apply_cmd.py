@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,16 +99,28 @@ def spent_usd(state: StackState) -> float:
     return sum(float(entry.get("usd") or 0.0) for entry in Runs(state).steps.values())
 
 
+#: Bucket resources in a module's state: their data goes with them only with force_destroy.
+BUCKETS = re.compile(
+    r"^(?:aws_s3_bucket|google_storage_bucket)\.[\w-]+$|^terraform_data\.bucket_\w+$"
+)
+
+
 def destroy(
     folder: Path = typer.Argument(..., metavar="DIR", help="The stack folder.", show_default=False),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Destroy without asking."),
 ) -> None:
-    """Destroy everything the stack's Terraform modules created."""
+    """Destroy everything the stack's Terraform modules created, the data in its buckets too."""
     from skyplan.apply.children import supervised
     from skyplan.apply.scrub import Scrubber
     from skyplan.apply.state import StackState, locked, write_json
+    from skyplan.apply.terraform import (
+        apply_targets,
+        declares_variable,
+        find_terraform,
+        init,
+        state_resources,
+    )
     from skyplan.apply.terraform import destroy as tf_destroy
-    from skyplan.apply.terraform import find_terraform, init
     from skyplan.cli.apply_ui import ConsoleUi
     from skyplan.errors import ApplyError, InputError, Where
 
@@ -117,7 +130,10 @@ def destroy(
     _require_terminal(auto_approve)
     ui = ConsoleUi()
     if not auto_approve:
-        ui.note(f"This destroys every resource of {', '.join(m.name for m in modules)}.")
+        ui.note(
+            f"This destroys every resource of {', '.join(m.name for m in modules)}, with the data "
+            "in the stack's buckets (outputs and copies)."
+        )
         if not ui.confirm():
             raise ApplyError("destroy cancelled: nothing was changed")
     tf, scrub, state = find_terraform(), Scrubber(), StackState(folder)
@@ -127,7 +143,16 @@ def destroy(
             log = state.logs / "destroy" / f"{module.name}.log"
             ui.cloud(module.name, "destroy")
             run = init(tf, module, log, scrub)
-            run = tf_destroy(tf, module, log, scrub) if run.ok else run
+            force = ("force_destroy=true",) if declares_variable(module, "force_destroy") else ()
+            if run.ok and force:  # S3 and GCS refuse to delete a bucket holding objects unless
+                # force_destroy is in the state first, as Terraform documents: set it on the
+                # buckets alone, then destroy with it
+                buckets = tuple(a for a in state_resources(tf, module) if BUCKETS.match(a))
+                if buckets:
+                    run = apply_targets(tf, module, buckets, log, scrub, force)
+            run = tf_destroy(tf, module, log, scrub, force) if run.ok else run
+            if run.ok and module.name == "local":
+                remove_local_folders(folder)
             ui.cloud(module.name, "done" if run.ok else "failed")
             state.event("destroy", cloud=module.name, ok=run.ok)
             if not run.ok:
@@ -138,3 +163,14 @@ def destroy(
         raise ApplyError(
             f"destroy failed in {', '.join(failed)}", hint=f"see the logs in {state.logs}"
         )
+
+
+def remove_local_folders(folder: Path) -> None:
+    """The `local` cloud's bucket folders and node folders, whatever they hold: once its module
+    is destroyed, nothing of them belongs to anything (older placements' folders included)."""
+    import shutil
+
+    from skyplan.emit.naming import LOCAL_BUCKETS
+
+    for path in (folder / LOCAL_BUCKETS, folder / ".skyplan" / "nodes"):
+        shutil.rmtree(path, ignore_errors=True)

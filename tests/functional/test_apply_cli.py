@@ -452,3 +452,27 @@ def test_status_shows_outputs_and_the_real_log_of_each_step(stack: Callable[...,
     assert "_skyplan" not in out  # no folder that does not exist
     transfer = next(k for k in rows if k.startswith("transfer:"))
     assert rows[transfer][-1].endswith(".log") and Path(root / rows[transfer][-1]).exists()
+
+
+def test_destroy_removes_the_local_buckets_and_their_data(stack: Callable[..., Path]) -> None:
+    spec = stack()
+    root = spec.parent
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    buckets = root / "build" / ".skyplan" / "buckets"
+    assert (buckets / "local-a" / "outputs" / "report" / "report.txt").exists()
+    (buckets / "local-b").mkdir(parents=True, exist_ok=True)  # an earlier placement's folder
+    (buckets / "local-b" / "old.txt").write_text("left by a job that moved")
+    gone = run_cli("destroy", "build", "--auto-approve", cwd=root)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert not buckets.exists()
+    assert not (root / "build" / ".skyplan" / "nodes").exists()
+    listed = subprocess.run(
+        ["terraform", "state", "list"], cwd=root / "build" / "local",
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert listed == []
+    assert (root / "data" / "text.txt").exists()  # the input data set is the user's: kept
+    # a second destroy has nothing left to do and still succeeds
+    again = run_cli("destroy", "build", "--auto-approve", cwd=root)
+    assert again.returncode == 0, again.stdout + again.stderr
