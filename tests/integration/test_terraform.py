@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from example_modules import STACKS, module_folders, module_id
@@ -118,7 +120,8 @@ def test_a_held_state_lock_is_retried_until_it_is_released(
         slept.append(seconds)
         os.close(holder)  # the other terraform finishes
 
-    monkeypatch.setattr(loop.time, "sleep", release)
+    # only the apply loop's waits (subprocess has its own uses of time.sleep)
+    monkeypatch.setattr(loop, "time", SimpleNamespace(sleep=release, time=time.time))
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", "/dev/null")
 
     class Ui:
