@@ -61,13 +61,16 @@ def network_name(stack: str, region: str) -> str:
 def gcs_condition(bucket: str, prefixes: tuple[str, ...]) -> list[str]:
     """The clauses (joined with `||`) of an IAM Condition limiting a bucket role to objects under
     `prefixes`: an object request names the object (`resource.name`), a list request names the
-    bucket, so it is matched by the prefix it lists (`objectListPrefix`)."""
+    bucket, so it is matched by the prefix it lists (`objectListPrefix`). `gcloud storage rsync`
+    lists a folder `outputs/x/` as the prefix `outputs/x`, without its slash (delimiter `/`),
+    before anything under it, so that exact prefix is allowed too."""
     listed = f"api.getAttribute({cel_string(LIST_PREFIX)}, '')"
     clauses = []
     for p in prefixes:
         name = cel_string(f"projects/_/buckets/{bucket}/objects/{p}")
         clauses.append(f"resource.name.startsWith({name})")
-        clauses.append(f"{listed}.startsWith({cel_string(p)})")
+        bare = cel_string(p.rstrip("/"))
+        clauses.append(f"({listed} == {bare} || {listed}.startsWith({cel_string(p)}))")
     return clauses
 
 

@@ -242,9 +242,9 @@ resource "google_storage_bucket_iam_member" "agg_ads_own" {
     title = "agg-ads writes its outputs and markers"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/_skyplan/agg-ads/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/agg-ads/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/agg-ads' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/agg-ads/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/outputs/ads-daily/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/ads-daily/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/ads-daily' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/ads-daily/'))",
     ])
   }
 }
@@ -266,7 +266,7 @@ resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs" {
     title = "agg-ads reads its inputs"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/acme-adserver-logs/objects/impressions/dt=2024-07-14/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('impressions/dt=2024-07-14/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'impressions/dt=2024-07-14' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('impressions/dt=2024-07-14/'))",
     ])
   }
 }

@@ -242,9 +242,9 @@ resource "google_storage_bucket_iam_member" "eval_own" {
     title = "eval writes its outputs and markers"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/eval/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/eval/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/eval' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/eval/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/scores/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/scores/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/scores' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/scores/'))",
     ])
   }
 }
@@ -266,7 +266,7 @@ resource "google_storage_bucket_iam_member" "eval_own_read" {
     title = "eval reads its inputs"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/checkpoint' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/'))",
     ])
   }
 }
@@ -359,9 +359,9 @@ resource "google_storage_bucket_iam_member" "tokenize_own" {
     title = "tokenize writes its outputs and markers"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/tokenize/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/tokenize/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/tokenize' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/tokenize/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/tokens' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/'))",
     ])
   }
 }
@@ -383,7 +383,7 @@ resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data" {
     title = "tokenize reads its inputs"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/acme-fm-data/objects/crawl/2024-06/dedup/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('crawl/2024-06/dedup/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'crawl/2024-06/dedup' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('crawl/2024-06/dedup/'))",
     ])
   }
 }
@@ -485,9 +485,9 @@ resource "google_storage_bucket_iam_member" "train_own" {
     title = "train writes its outputs and markers"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/train/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/train/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/train' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/train/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/checkpoint' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/'))",
     ])
   }
 }
@@ -509,7 +509,7 @@ resource "google_storage_bucket_iam_member" "train_own_read" {
     title = "train reads its inputs"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/tokens' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/'))",
     ])
   }
 }

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from skyplan.emit.clouds.gcp import gcs_condition
 from skyplan.emit.naming import dataset_tag
 from skyplan.validate.hcl import HclBlock, HclFile
 
@@ -367,12 +368,82 @@ def test_n1_gpu_offerings_are_a_machine_type_and_guest_accelerators(
 
 def condition_prefixes(b: HclBlock) -> dict[str, set[str]]:
     """What the IAM Condition of a bucket role allows: `objects`, the object name prefixes
-    (`projects/_/buckets/<bucket>/objects/<prefix>`), and `lists`, the prefixes it may list."""
+    (`projects/_/buckets/<bucket>/objects/<prefix>`), `lists`, the prefixes it may list, and
+    `listed`, the exact prefixes it may list (a folder without its slash)."""
     expression = str(value(child(b, "condition"), "expression"))
     return {
         "objects": set(re.findall(r"resource\.name\.startsWith\('([^']*)'\)", expression)),
         "lists": set(re.findall(r"objectListPrefix', ''\)\.startsWith\('([^']*)'\)", expression)),
+        "listed": set(re.findall(r"objectListPrefix', ''\) == '([^']*)'", expression)),
     }
+
+
+LISTED = "api.getAttribute('storage.googleapis.com/objectListPrefix', '')"
+CEL_TOKEN = re.compile(
+    r"\s*(?:(?P<op>\|\||==|\(|\))|(?P<str>'(?:[^'\\]|\\.)*')|(?P<attr>resource\.name|"
+    + re.escape(LISTED)
+    + r")(?:\.startsWith\((?P<arg>'(?:[^'\\]|\\.)*')\))?)"
+)
+
+
+def cel_allows(expression: str, name: str = "projects/_/buckets/b", listed: str = "") -> bool:
+    """Evaluate an IAM Condition of the form skyplan writes (`||` of parenthesised groups of
+    `resource.name.startsWith('...')`, `<list prefix> == '...'` and `<list prefix>.startsWith(
+    '...')`) for a request on the resource `name` that lists `listed` ('' for object requests,
+    as api.getAttribute returns its default there). Anything else fails the test."""
+    values = {"resource.name": name, LISTED: listed}
+    tokens: list[tuple[str, str]] = []
+    at = 0
+    while at < len(expression):
+        m = CEL_TOKEN.match(expression, at)
+        assert m and m.end() > at, f"unexpected CEL at {expression[at:]!r}"
+        if m["op"]:
+            tokens.append(("op", m["op"]))
+        elif m["str"]:
+            tokens.append(("str", m["str"][1:-1].replace("\\'", "'")))
+        elif m["arg"]:
+            tokens.append(("bool", str(values[m["attr"]].startswith(m["arg"][1:-1].replace("\\'", "'")))))
+        else:
+            tokens.append(("str", values[m["attr"]]))
+        at = m.end()
+
+    def disjunction(i: int) -> tuple[bool, int]:
+        result, i = operand(i)
+        while i < len(tokens) and tokens[i] == ("op", "||"):
+            right, i = operand(i + 1)
+            result = result or right
+        return result, i
+
+    def operand(i: int) -> tuple[bool, int]:
+        if tokens[i] == ("op", "("):
+            result, i = disjunction(i + 1)
+            assert tokens[i] == ("op", ")"), tokens[i:]
+            return result, i + 1
+        if tokens[i][0] == "bool":
+            return tokens[i][1] == "True", i + 1
+        left, eq, right = tokens[i : i + 3]
+        assert left[0] == right[0] == "str" and eq == ("op", "=="), tokens[i:]
+        return left[1] == right[1], i + 3
+
+    result, end = disjunction(0)
+    assert end == len(tokens), tokens[end:]
+    return result
+
+
+def test_a_prefix_condition_allows_what_gcloud_storage_rsync_asks_and_no_more() -> None:
+    """`gcloud storage rsync gs://b/outputs/x/ ...` first lists `outputs/x` (no slash,
+    delimiter `/`), then reads and writes objects under `outputs/x/`."""
+    expression = " || ".join(gcs_condition("b", ("outputs/x/",)))
+    objects = "projects/_/buckets/b/objects/"
+    for listed in ("outputs/x", "outputs/x/", "outputs/x/part-1/"):
+        assert cel_allows(expression, listed=listed), listed
+    assert cel_allows(expression, name=f"{objects}outputs/x/a.bin")
+    assert cel_allows(expression, name=f"{objects}outputs/x/deep/a.bin")
+    for listed in ("", "outputs", "outputs/", "outputs/xy", "outputs/xy/", "outputs/x.bak"):
+        assert not cel_allows(expression, listed=listed), listed
+    for name in ("outputs/x", "outputs/xy/a.bin", "outputs/y/a.bin", "_skyplan/x/a"):
+        assert not cel_allows(expression, name=objects + name), name
+    assert not cel_allows(expression, name="projects/_/buckets/c/objects/outputs/x/a.bin")
 
 
 def test_bucket_roles_are_limited_to_the_jobs_own_prefixes(main: HclFile) -> None:
@@ -421,6 +492,7 @@ def test_bucket_roles_are_limited_to_the_jobs_own_prefixes(main: HclFile) -> Non
             where = f"projects/_/buckets/{names[bucket]}/objects/"
             assert allowed["objects"] == {where + p for p in prefixes}, (ident, bucket, role)
             assert allowed["lists"] == prefixes, (ident, bucket, role)
+            assert allowed["listed"] == {p.rstrip("/") for p in prefixes}, (ident, bucket, role)
             assert len(str(value(child(b, "condition"), "title"))) <= 100
         depends = set(value(instances[ident], "depends_on"))
         assert {f"${{google_storage_bucket_iam_member.{n}}}" for n in mine} <= depends

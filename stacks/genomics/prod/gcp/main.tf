@@ -242,9 +242,9 @@ resource "google_storage_bucket_iam_member" "align_own" {
     title = "align writes its outputs and markers"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/_skyplan/align/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/align/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/align' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/align/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/aligned/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/aligned' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/'))",
     ])
   }
 }
@@ -266,9 +266,9 @@ resource "google_storage_bucket_iam_member" "align_own_read" {
     title = "align reads its inputs"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/copies/patients/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/patients/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/patients' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/patients/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/copies/reference/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/reference' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/'))",
     ])
   }
 }
@@ -361,9 +361,9 @@ resource "google_storage_bucket_iam_member" "call_variants_own" {
     title = "call-variants writes its outputs and markers"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/_skyplan/call-variants/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/call-variants/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/call-variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/call-variants/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/variants/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/'))",
     ])
   }
 }
@@ -385,9 +385,9 @@ resource "google_storage_bucket_iam_member" "call_variants_own_read" {
     title = "call-variants reads its inputs"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/copies/reference/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/reference' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/aligned/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/aligned' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/'))",
     ])
   }
 }
@@ -480,9 +480,9 @@ resource "google_storage_bucket_iam_member" "report_own" {
     title = "report writes its outputs and markers"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/_skyplan/report/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/report/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/report' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/report/'))",
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/report/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/report/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/report' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/report/'))",
     ])
   }
 }
@@ -504,7 +504,7 @@ resource "google_storage_bucket_iam_member" "report_own_read" {
     title = "report reads its inputs"
     expression = join(" || ", [
       "resource.name.startsWith('projects/_/buckets/skyplan-genomics-prod-europe-west4/objects/outputs/variants/')",
-      "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/')",
+      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/'))",
     ])
   }
 }
