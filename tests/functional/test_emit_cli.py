@@ -231,3 +231,22 @@ def test_backend_errors_name_the_field(cli: Cli, work: Path, write: Write) -> No
     proc = cli("plan", spec, "--out", "out", cwd=work)
     assert proc.returncode == 2
     assert "backend type 's3' needs bucket, region" in proc.stderr
+
+
+def test_a_gcp_job_beyond_the_iam_binding_limit_fails_the_plan_naming_it(
+    cli: Cli, work: Path, write: Write
+) -> None:
+    """IAM allows 20 conditional bindings of one role for one principal on a bucket: a job
+    writing 20 outputs (and its marker folder) would need 21, so the plan stops, exit 2."""
+    outputs = ", ".join(f"o{i}: 1GB" for i in range(20))
+    spec = write(
+        "spec/sky.yaml",
+        "version: 1\nname: wide\nclouds: [gcp]\njobs:\n  many-outputs:\n"
+        f"    run: ./x.sh\n    resources: {{cpus: 2}}\n    hours: 1\n    outputs: {{{outputs}}}\n"
+        '    regions: ["gcp:europe-west4"]\n',
+    )
+    proc = cli("plan", spec, "--out", "out", cwd=work)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "job 'many-outputs' would need 21 conditional bindings" in proc.stderr
+    assert "To fix: split job 'many-outputs'" in proc.stderr
+    assert not (work / "out" / "gcp").exists()

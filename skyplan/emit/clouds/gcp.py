@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from skyplan.emit.base import (
@@ -19,12 +20,17 @@ from skyplan.emit.layout import JobLayout
 from skyplan.emit.naming import label, short_hash, tf_id
 from skyplan.emit.render import hcl_string
 from skyplan.emit.tools import by_store
+from skyplan.errors import InputError
 
 UBUNTU = "24.04"
 OBJECT_USER, OBJECT_VIEWER = "roles/storage.objectUser", "roles/storage.objectViewer"
 BUCKET_VIEWER = "roles/storage.bucketViewer"  # storage.buckets.get (for rsync), no object access
 #: The request attribute naming the prefix a list request lists (IAM Conditions, Cloud Storage).
 LIST_PREFIX = "storage.googleapis.com/objectListPrefix"
+#: IAM Conditions allow at most 12 logical operators (`&&`, `||`, `!`) in one expression, and at
+#: most 20 role bindings of one role and one principal on a resource that differ only in their
+#: condition; a condition's title takes at most 100 characters.
+MAX_LOGICAL_OPERATORS, MAX_CONDITIONAL_BINDINGS, TITLE_MAX = 12, 20, 100
 DISK_MAX_GB = 65_536  # pd-balanced and hyperdisk-balanced
 IMAGE_FAMILIES = {"x86_64": "ubuntu-2404-lts-amd64", "arm64": "ubuntu-2404-lts-arm64"}
 ARM_SERIES = frozenset({"t2a", "c4a", "n4a"})
@@ -58,20 +64,18 @@ def network_name(stack: str, region: str) -> str:
     return name if len(name) <= 50 else f"{name[:41].rstrip('-')}-{short_hash(stack, region)}"
 
 
-def gcs_condition(bucket: str, prefixes: tuple[str, ...]) -> list[str]:
-    """The clauses (joined with `||`) of an IAM Condition limiting a bucket role to objects under
-    `prefixes`: an object request names the object (`resource.name`), a list request names the
-    bucket, so it is matched by the prefix it lists (`objectListPrefix`). `gcloud storage rsync`
-    lists a folder `outputs/x/` as the prefix `outputs/x`, without its slash (delimiter `/`),
-    before anything under it, so that exact prefix is allowed too."""
+def prefix_condition(bucket: str, prefix: str) -> str:
+    """The IAM Condition limiting a bucket role to the objects under one prefix: an object
+    request names the object (`resource.name`), a list request names the bucket, so it is
+    matched by the prefix it lists (`objectListPrefix`). `gcloud storage rsync` lists a folder
+    `outputs/x/` as the prefix `outputs/x`, without its slash (delimiter `/`), before anything
+    under it, so that exact prefix is allowed too. Two logical operators, whatever the prefix
+    (IAM allows MAX_LOGICAL_OPERATORS)."""
     listed = f"api.getAttribute({cel_string(LIST_PREFIX)}, '')"
-    clauses = []
-    for p in prefixes:
-        name = cel_string(f"projects/_/buckets/{bucket}/objects/{p}")
-        clauses.append(f"resource.name.startsWith({name})")
-        bare = cel_string(p.rstrip("/"))
-        clauses.append(f"({listed} == {bare} || {listed}.startsWith({cel_string(p)}))")
-    return clauses
+    name = cel_string(f"projects/_/buckets/{bucket}/objects/{prefix}")
+    bare, under = cel_string(prefix.rstrip("/")), cel_string(prefix)
+    lists = f"({listed} == {bare} || {listed}.startsWith({under}))"
+    return f"resource.name.startsWith({name}) || {lists}"
 
 
 def cel_string(value: str) -> str:
@@ -80,11 +84,37 @@ def cel_string(value: str) -> str:
     return f"'{escaped}'"
 
 
+def condition_title(job: str, verb: str, prefix: str) -> str:
+    """The title of a prefix's condition (`train writes outputs/model/`), at most TITLE_MAX
+    characters: a longer one is cut and ends with a hash of the whole, so titles stay distinct
+    (the provider tells a member's bindings of one role apart by their titles)."""
+    title = f"{job} {verb} {prefix}"
+    if len(title) <= TITLE_MAX:
+        return title
+    return f"{title[: TITLE_MAX - 9].rstrip()} {short_hash(title)}"
+
+
+def _check_bindings(job: str, bucket: str, role: str, prefixes: tuple[str, ...]) -> None:
+    if len(prefixes) > MAX_CONDITIONAL_BINDINGS:
+        raise InputError(
+            f"job {job!r} would need {len(prefixes)} conditional bindings of {role} on the GCS "
+            f"bucket {bucket}, one per prefix it {'writes' if role == OBJECT_USER else 'reads'} "
+            f"there ({', '.join(prefixes)}); IAM allows at most {MAX_CONDITIONAL_BINDINGS} "
+            "bindings of one role for one principal on a bucket",
+            hint=f"split job {job!r} so that each part writes at most "
+            f"{MAX_CONDITIONAL_BINDINGS - 1} outputs and reads at most "
+            f"{MAX_CONDITIONAL_BINDINGS} data sets of one bucket",
+        )
+
+
 def grants(given: CloudInput, j: JobLayout) -> list[dict[str, Any]]:
-    """Bucket roles of a job, each object role limited by an IAM Condition to the job's own
-    prefixes: objectUser on its outputs and marker folder, objectViewer on its inputs, and
-    bucketViewer (bucket metadata, no object; `gcloud storage` reads it) on every bucket it
-    uses. Nothing else in the region's shared bucket is visible to it."""
+    """Bucket roles of a job, each object role limited by an IAM Condition to one of the job's
+    own prefixes: objectUser on each of its outputs and its marker folder, objectViewer on each
+    of its inputs, and bucketViewer (bucket metadata, no object; `gcloud storage` reads it) on
+    every bucket it uses. Nothing else in the region's shared bucket is visible to it. One
+    binding per prefix keeps each condition at two logical operators (IAM allows 12 per
+    expression); IAM allows MAX_CONDITIONAL_BINDINGS bindings of one role for one principal on
+    a bucket, and a job that would need more fails the plan (InputError, exit 2)."""
     own = j.bucket.name
     stack_buckets = {b.name: b for b in given.buckets}
     reads, writes = by_store(j.reads(), "gs"), by_store(j.writes(), "gs")
@@ -98,21 +128,47 @@ def grants(given: CloudInput, j: JobLayout) -> list[dict[str, Any]]:
         key = "own" if name == own else f"read_{tf_id(name)}"
         write = writes.get(name, ())
         read = tuple(p for p in reads.get(name, ()) if p not in write)
-        if write:
-            title = f"{j.job.name} writes its outputs and markers"
-            out.append(_grant(key, ref, OBJECT_USER, title, gcs_condition(name, write)))
-        if read:
-            rkey = "own_read" if name == own else key
-            title = f"{j.job.name} reads its inputs"
-            out.append(_grant(rkey, ref, OBJECT_VIEWER, title, gcs_condition(name, read)))
-        out.append(_grant(f"{key}_bucket", ref, BUCKET_VIEWER))
-    return sorted(out, key=lambda g: g["id"])
+        for role, verb, prefixes in (
+            (OBJECT_USER, "writes", write),
+            (OBJECT_VIEWER, "reads", read),
+        ):
+            _check_bindings(j.job.name, name, role, prefixes)
+            for p in prefixes:
+                ident = f"{key}_{verb.removesuffix('s')}_{tf_id(p.strip('/') or 'all')}"
+                title = condition_title(j.job.name, verb, p)
+                out.append(_grant(ident, ref, role, title, prefix_condition(name, p), (name, p)))
+        out.append(_grant(f"{key}_bucket", ref, BUCKET_VIEWER, origin=(name, "")))
+    return sorted(unique_ids(out), key=lambda g: g["id"])
 
 
 def _grant(
-    ident: str, bucket: str, role: str, title: str = "", clauses: list[str] | None = None
+    ident: str,
+    bucket: str,
+    role: str,
+    title: str = "",
+    condition: str = "",
+    origin: tuple[str, str] = ("", ""),
 ) -> dict[str, Any]:
-    return {"id": ident, "bucket": bucket, "role": role, "title": title, "clauses": clauses}
+    return {
+        "id": ident,
+        "bucket": bucket,
+        "role": role,
+        "title": title,
+        "condition": condition,
+        "origin": origin,
+    }
+
+
+def unique_ids(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The grants, a hash of bucket, role and prefix appended to any id two of them share (two
+    prefixes may clean to the same identifier: `a.b/` and `a_b/`)."""
+    counts = Counter(g["id"] for g in found)
+    return [
+        g | {"id": f"{g['id']}_{short_hash(g['role'], *g['origin'], length=6)}"}
+        if counts[g["id"]] > 1
+        else g
+        for g in found
+    ]
 
 
 @register("gcp")

@@ -232,23 +232,6 @@ resource "google_service_account" "agg_ads" {
   description  = "Nodes of skyplan job agg-ads: its data and nothing else"
 }
 
-resource "google_storage_bucket_iam_member" "agg_ads_own" {
-  provider = google.us_central1
-  bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.objectUser"
-  member   = google_service_account.agg_ads.member
-
-  condition {
-    title = "agg-ads writes its outputs and markers"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/_skyplan/agg-ads/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/agg-ads' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/agg-ads/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/outputs/ads-daily/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/ads-daily' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/ads-daily/'))",
-    ])
-  }
-}
-
 resource "google_storage_bucket_iam_member" "agg_ads_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
@@ -256,18 +239,27 @@ resource "google_storage_bucket_iam_member" "agg_ads_own_bucket" {
   member   = google_service_account.agg_ads.member
 }
 
-resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs" {
+resource "google_storage_bucket_iam_member" "agg_ads_own_write__skyplan_agg_ads" {
   provider = google.us_central1
-  bucket   = "acme-adserver-logs"
-  role     = "roles/storage.objectViewer"
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
   member   = google_service_account.agg_ads.member
 
   condition {
-    title = "agg-ads reads its inputs"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/acme-adserver-logs/objects/impressions/dt=2024-07-14/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'impressions/dt=2024-07-14' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('impressions/dt=2024-07-14/'))",
-    ])
+    title      = "agg-ads writes _skyplan/agg-ads/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/_skyplan/agg-ads/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/agg-ads' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/agg-ads/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "agg_ads_own_write_outputs_ads_daily" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.agg_ads.member
+
+  condition {
+    title      = "agg-ads writes outputs/ads-daily/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-analytics-us-central1/objects/outputs/ads-daily/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/ads-daily' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/ads-daily/'))"
   }
 }
 
@@ -276,6 +268,18 @@ resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs_buc
   bucket   = "acme-adserver-logs"
   role     = "roles/storage.bucketViewer"
   member   = google_service_account.agg_ads.member
+}
+
+resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs_read_impressions_dt_2024_07_14" {
+  provider = google.us_central1
+  bucket   = "acme-adserver-logs"
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.agg_ads.member
+
+  condition {
+    title      = "agg-ads reads impressions/dt=2024-07-14/"
+    expression = "resource.name.startsWith('projects/_/buckets/acme-adserver-logs/objects/impressions/dt=2024-07-14/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'impressions/dt=2024-07-14' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('impressions/dt=2024-07-14/'))"
+  }
 }
 
 resource "google_compute_instance" "agg_ads" {
@@ -342,5 +346,13 @@ resource "google_compute_instance" "agg_ads" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.agg_ads_own, google_storage_bucket_iam_member.agg_ads_own_bucket, google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs, google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs_bucket]
+  # The node starts its job at boot: its way out and its bucket roles must exist by then.
+  depends_on = [
+    google_compute_router_nat.us_central1,
+    google_storage_bucket_iam_member.agg_ads_own_bucket,
+    google_storage_bucket_iam_member.agg_ads_own_write__skyplan_agg_ads,
+    google_storage_bucket_iam_member.agg_ads_own_write_outputs_ads_daily,
+    google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs_bucket,
+    google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs_read_impressions_dt_2024_07_14,
+  ]
 }

@@ -232,23 +232,6 @@ resource "google_service_account" "eval" {
   description  = "Nodes of skyplan job eval: its data and nothing else"
 }
 
-resource "google_storage_bucket_iam_member" "eval_own" {
-  provider = google.us_central1
-  bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.objectUser"
-  member   = google_service_account.eval.member
-
-  condition {
-    title = "eval writes its outputs and markers"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/eval/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/eval' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/eval/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/scores/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/scores' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/scores/'))",
-    ])
-  }
-}
-
 resource "google_storage_bucket_iam_member" "eval_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
@@ -256,18 +239,39 @@ resource "google_storage_bucket_iam_member" "eval_own_bucket" {
   member   = google_service_account.eval.member
 }
 
-resource "google_storage_bucket_iam_member" "eval_own_read" {
+resource "google_storage_bucket_iam_member" "eval_own_read_outputs_checkpoint" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
   role     = "roles/storage.objectViewer"
   member   = google_service_account.eval.member
 
   condition {
-    title = "eval reads its inputs"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/checkpoint' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/'))",
-    ])
+    title      = "eval reads outputs/checkpoint/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/checkpoint' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "eval_own_write__skyplan_eval" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.eval.member
+
+  condition {
+    title      = "eval writes _skyplan/eval/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/eval/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/eval' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/eval/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "eval_own_write_outputs_scores" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.eval.member
+
+  condition {
+    title      = "eval writes outputs/scores/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/scores/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/scores' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/scores/'))"
   }
 }
 
@@ -335,7 +339,14 @@ resource "google_compute_instance" "eval" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.eval_own, google_storage_bucket_iam_member.eval_own_bucket, google_storage_bucket_iam_member.eval_own_read]
+  # The node starts its job at boot: its way out and its bucket roles must exist by then.
+  depends_on = [
+    google_compute_router_nat.us_central1,
+    google_storage_bucket_iam_member.eval_own_bucket,
+    google_storage_bucket_iam_member.eval_own_read_outputs_checkpoint,
+    google_storage_bucket_iam_member.eval_own_write__skyplan_eval,
+    google_storage_bucket_iam_member.eval_own_write_outputs_scores,
+  ]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -349,23 +360,6 @@ resource "google_service_account" "tokenize" {
   description  = "Nodes of skyplan job tokenize: its data and nothing else"
 }
 
-resource "google_storage_bucket_iam_member" "tokenize_own" {
-  provider = google.us_central1
-  bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.objectUser"
-  member   = google_service_account.tokenize.member
-
-  condition {
-    title = "tokenize writes its outputs and markers"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/tokenize/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/tokenize' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/tokenize/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/tokens' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/'))",
-    ])
-  }
-}
-
 resource "google_storage_bucket_iam_member" "tokenize_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
@@ -373,18 +367,27 @@ resource "google_storage_bucket_iam_member" "tokenize_own_bucket" {
   member   = google_service_account.tokenize.member
 }
 
-resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data" {
+resource "google_storage_bucket_iam_member" "tokenize_own_write__skyplan_tokenize" {
   provider = google.us_central1
-  bucket   = "acme-fm-data"
-  role     = "roles/storage.objectViewer"
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
   member   = google_service_account.tokenize.member
 
   condition {
-    title = "tokenize reads its inputs"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/acme-fm-data/objects/crawl/2024-06/dedup/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'crawl/2024-06/dedup' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('crawl/2024-06/dedup/'))",
-    ])
+    title      = "tokenize writes _skyplan/tokenize/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/tokenize/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/tokenize' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/tokenize/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "tokenize_own_write_outputs_tokens" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.tokenize.member
+
+  condition {
+    title      = "tokenize writes outputs/tokens/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/tokens' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/'))"
   }
 }
 
@@ -393,6 +396,18 @@ resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data_bucket" 
   bucket   = "acme-fm-data"
   role     = "roles/storage.bucketViewer"
   member   = google_service_account.tokenize.member
+}
+
+resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data_read_crawl_2024_06_dedup" {
+  provider = google.us_central1
+  bucket   = "acme-fm-data"
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.tokenize.member
+
+  condition {
+    title      = "tokenize reads crawl/2024-06/dedup/"
+    expression = "resource.name.startsWith('projects/_/buckets/acme-fm-data/objects/crawl/2024-06/dedup/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'crawl/2024-06/dedup' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('crawl/2024-06/dedup/'))"
+  }
 }
 
 resource "google_compute_instance" "tokenize" {
@@ -461,7 +476,15 @@ resource "google_compute_instance" "tokenize" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.tokenize_own, google_storage_bucket_iam_member.tokenize_own_bucket, google_storage_bucket_iam_member.tokenize_read_acme_fm_data, google_storage_bucket_iam_member.tokenize_read_acme_fm_data_bucket]
+  # The node starts its job at boot: its way out and its bucket roles must exist by then.
+  depends_on = [
+    google_compute_router_nat.us_central1,
+    google_storage_bucket_iam_member.tokenize_own_bucket,
+    google_storage_bucket_iam_member.tokenize_own_write__skyplan_tokenize,
+    google_storage_bucket_iam_member.tokenize_own_write_outputs_tokens,
+    google_storage_bucket_iam_member.tokenize_read_acme_fm_data_bucket,
+    google_storage_bucket_iam_member.tokenize_read_acme_fm_data_read_crawl_2024_06_dedup,
+  ]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -475,23 +498,6 @@ resource "google_service_account" "train" {
   description  = "Nodes of skyplan job train: its data and nothing else"
 }
 
-resource "google_storage_bucket_iam_member" "train_own" {
-  provider = google.us_central1
-  bucket   = google_storage_bucket.us_central1.name
-  role     = "roles/storage.objectUser"
-  member   = google_service_account.train.member
-
-  condition {
-    title = "train writes its outputs and markers"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/train/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/train' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/train/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/checkpoint' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/'))",
-    ])
-  }
-}
-
 resource "google_storage_bucket_iam_member" "train_own_bucket" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
@@ -499,18 +505,39 @@ resource "google_storage_bucket_iam_member" "train_own_bucket" {
   member   = google_service_account.train.member
 }
 
-resource "google_storage_bucket_iam_member" "train_own_read" {
+resource "google_storage_bucket_iam_member" "train_own_read_outputs_tokens" {
   provider = google.us_central1
   bucket   = google_storage_bucket.us_central1.name
   role     = "roles/storage.objectViewer"
   member   = google_service_account.train.member
 
   condition {
-    title = "train reads its inputs"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/tokens' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/'))",
-    ])
+    title      = "train reads outputs/tokens/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/tokens/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/tokens' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/tokens/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "train_own_write__skyplan_train" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.train.member
+
+  condition {
+    title      = "train writes _skyplan/train/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/_skyplan/train/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/train' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/train/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "train_own_write_outputs_checkpoint" {
+  provider = google.us_central1
+  bucket   = google_storage_bucket.us_central1.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.train.member
+
+  condition {
+    title      = "train writes outputs/checkpoint/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-ml-training-us-central1/objects/outputs/checkpoint/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/checkpoint' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/checkpoint/'))"
   }
 }
 
@@ -578,5 +605,12 @@ resource "google_compute_instance" "train" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.us_central1, google_storage_bucket_iam_member.train_own, google_storage_bucket_iam_member.train_own_bucket, google_storage_bucket_iam_member.train_own_read]
+  # The node starts its job at boot: its way out and its bucket roles must exist by then.
+  depends_on = [
+    google_compute_router_nat.us_central1,
+    google_storage_bucket_iam_member.train_own_bucket,
+    google_storage_bucket_iam_member.train_own_read_outputs_tokens,
+    google_storage_bucket_iam_member.train_own_write__skyplan_train,
+    google_storage_bucket_iam_member.train_own_write_outputs_checkpoint,
+  ]
 }

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from skyplan.emit.clouds.gcp import gcs_condition
+from skyplan.emit.clouds.gcp import condition_title, prefix_condition, unique_ids
 from skyplan.emit.naming import dataset_tag
+from skyplan.errors import InputError
 from skyplan.validate.hcl import HclBlock, HclFile
 
 Emitted = Callable[[str], dict[str, str]]
@@ -386,6 +387,11 @@ CEL_TOKEN = re.compile(
 )
 
 
+def unquote(literal: str) -> str:
+    """The value of a single-quoted CEL string literal as skyplan writes them."""
+    return re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m[1], m[1]), literal[1:-1])
+
+
 def cel_allows(expression: str, name: str = "projects/_/buckets/b", listed: str = "") -> bool:
     """Evaluate an IAM Condition of the form skyplan writes (`||` of parenthesised groups of
     `resource.name.startsWith('...')`, `<list prefix> == '...'` and `<list prefix>.startsWith(
@@ -400,9 +406,9 @@ def cel_allows(expression: str, name: str = "projects/_/buckets/b", listed: str 
         if m["op"]:
             tokens.append(("op", m["op"]))
         elif m["str"]:
-            tokens.append(("str", m["str"][1:-1].replace("\\'", "'")))
+            tokens.append(("str", unquote(m["str"])))
         elif m["arg"]:
-            tokens.append(("bool", str(values[m["attr"]].startswith(m["arg"][1:-1].replace("\\'", "'")))))
+            tokens.append(("bool", str(values[m["attr"]].startswith(unquote(m["arg"])))))
         else:
             tokens.append(("str", values[m["attr"]]))
         at = m.end()
@@ -433,7 +439,7 @@ def cel_allows(expression: str, name: str = "projects/_/buckets/b", listed: str 
 def test_a_prefix_condition_allows_what_gcloud_storage_rsync_asks_and_no_more() -> None:
     """`gcloud storage rsync gs://b/outputs/x/ ...` first lists `outputs/x` (no slash,
     delimiter `/`), then reads and writes objects under `outputs/x/`."""
-    expression = " || ".join(gcs_condition("b", ("outputs/x/",)))
+    expression = prefix_condition("b", "outputs/x/")
     objects = "projects/_/buckets/b/objects/"
     for listed in ("outputs/x", "outputs/x/", "outputs/x/part-1/"):
         assert cel_allows(expression, listed=listed), listed
@@ -479,26 +485,136 @@ def test_bucket_roles_are_limited_to_the_jobs_own_prefixes(main: HclFile) -> Non
     members = blocks(main, "resource", "google_storage_bucket_iam_member")
     instances = blocks(main, "resource", "google_compute_instance")
     for ident in JOBS:
-        account = f"${{google_service_account.{ident}.member}}"
-        mine = {n: b for n, b in members.items() if value(b, "member") == account}
-        got = {(value(b, "bucket"), value(b, "role")): b for b in mine.values()}
+        got = bindings_of(main, ident)
         assert set(got) == set(expected[ident]), ident
         for (bucket, role), prefixes in expected[ident].items():
-            b = got[(bucket, role)]
             if role == meta:
+                (b,) = got[(bucket, role)]
                 assert not children(b, "condition"), (ident, bucket)
                 continue
-            allowed = condition_prefixes(b)
             where = f"projects/_/buckets/{names[bucket]}/objects/"
-            assert allowed["objects"] == {where + p for p in prefixes}, (ident, bucket, role)
-            assert allowed["lists"] == prefixes, (ident, bucket, role)
-            assert allowed["listed"] == {p.rstrip("/") for p in prefixes}, (ident, bucket, role)
-            assert len(str(value(child(b, "condition"), "title"))) <= 100
+            assert_one_binding_per_prefix(got[(bucket, role)], where, prefixes)
+        mine = {n for n, b in members.items() if value(b, "member") == member(ident)}
         depends = set(value(instances[ident], "depends_on"))
         assert {f"${{google_storage_bucket_iam_member.{n}}}" for n in mine} <= depends
-    assert len(members) == sum(len(e) for e in expected.values())
+    assert len(members) == sum(max(len(e), 1) for x in expected.values() for e in x.values())
     # no role on a whole bucket's objects, and no legacy role (they list every object)
     assert not [b for b in members.values() if "legacy" in value(b, "role")]
+
+
+def member(ident: str) -> str:
+    """The member of a job's bucket roles."""
+    return f"${{google_service_account.{ident}.member}}"
+
+
+def bindings_of(main: HclFile, ident: str) -> dict[tuple[str, str], list[HclBlock]]:
+    """The bucket role bindings of a job, by bucket and role."""
+    out: dict[tuple[str, str], list[HclBlock]] = {}
+    for b in blocks(main, "resource", "google_storage_bucket_iam_member").values():
+        if value(b, "member") == member(ident):
+            out.setdefault((value(b, "bucket"), value(b, "role")), []).append(b)
+    return out
+
+
+def logical_operators(expression: str) -> int:
+    """The logical operators (`&&`, `||`, `!`) of a CEL expression, as IAM counts them."""
+    outside = re.sub(r"'(?:[^'\\]|\\.)*'", "''", expression)  # not inside string literals
+    return len(re.findall(r"&&|\|\||!(?!=)", outside))
+
+
+def assert_one_binding_per_prefix(found: list[HclBlock], where: str, prefixes: set[str]) -> None:
+    """One conditional binding per prefix, each condition allowing that prefix alone, with
+    distinct titles, within IAM's limits (12 logical operators, 100 title characters, 20
+    bindings of one role for one principal on a bucket)."""
+    assert len(found) == len(prefixes) <= 20, [b.labels for b in found]
+    titles = set()
+    allowed = set()
+    for b in found:
+        condition = child(b, "condition")
+        expression, title = str(value(condition, "expression")), str(value(condition, "title"))
+        assert logical_operators(expression) == 2 <= 12, expression
+        assert 0 < len(title) <= 100 and title not in titles, title
+        titles.add(title)
+        got = condition_prefixes(b)
+        (prefix,) = got["lists"]
+        assert got == {"objects": {where + prefix}, "lists": {prefix}, "listed": {prefix[:-1]}}
+        allowed.add(prefix)
+    assert allowed == prefixes
+
+
+def wide_spec(outputs: int) -> str:
+    """A GCP job writing `outputs` data sets and a second one reading them all."""
+    names = [f"set-{i}" for i in range(outputs)]
+    produced = ", ".join(f"{n}: 1GB" for n in names)
+    return f"""\
+version: 1
+name: wide
+clouds: [gcp]
+jobs:
+  Wide-Job:
+    run: ./wide.sh
+    resources: {{cpus: 2}}
+    hours: 1
+    outputs: {{{produced}}}
+    regions: ["gcp:europe-west4"]
+  reader:
+    run: ./read.sh
+    resources: {{cpus: 2}}
+    hours: 1
+    inputs: [{", ".join(names)}]
+    regions: ["gcp:europe-west4"]
+"""
+
+
+def test_a_job_with_eight_outputs_gets_one_binding_per_prefix(emitted: Emitted, hcl: Parse) -> None:
+    """All of a bucket's prefixes in one condition would need 3 logical operators a prefix, and
+    IAM refuses more than 12: eight outputs and the marker folder are nine bindings."""
+    main = hcl(emitted(wide_spec(8))["gcp/main.tf"])
+    bucket = "${google_storage_bucket.europe_west4.name}"
+    where = "projects/_/buckets/skyplan-wide-europe-west4/objects/"
+    outputs = {f"outputs/set-{i}/" for i in range(8)}
+    user, viewer = "roles/storage.objectUser", "roles/storage.objectViewer"
+    wide = bindings_of(main, "Wide_Job")
+    assert set(wide) == {(bucket, user), (bucket, "roles/storage.bucketViewer")}
+    assert_one_binding_per_prefix(wide[(bucket, user)], where, outputs | {"_skyplan/Wide-Job/"})
+    reader = bindings_of(main, "reader")
+    assert_one_binding_per_prefix(reader[(bucket, viewer)], where, outputs)
+    assert_one_binding_per_prefix(reader[(bucket, user)], where, {"_skyplan/reader/"})
+    members = blocks(main, "resource", "google_storage_bucket_iam_member")
+    assert len(members) == 9 + 1 + 8 + 1 + 1
+    assert "Wide_Job_own_write_outputs_set_7" in members
+
+
+def test_prefixes_that_clean_to_one_identifier_get_distinct_resources() -> None:
+    user = "roles/storage.objectUser"
+    found = [
+        {"id": "own_write_a_b", "role": user, "origin": ("b", "a.b/")},
+        {"id": "own_write_a_b", "role": user, "origin": ("b", "a_b/")},
+        {"id": "own_write_c", "role": user, "origin": ("b", "c/")},
+    ]
+    ids = [g["id"] for g in unique_ids(found)]
+    assert len(set(ids)) == 3 and ids[2] == "own_write_c", ids
+    assert all(i.startswith("own_write_a_b_") for i in ids[:2]), ids
+
+
+def test_a_job_needing_more_than_twenty_bindings_of_a_role_fails_the_plan(
+    emitted: Emitted,
+) -> None:
+    with pytest.raises(InputError) as raised:
+        emitted(wide_spec(20))  # 20 outputs and the marker folder: 21 objectUser bindings
+    assert raised.value.exit_code == 2
+    assert "job 'Wide-Job' would need 21 conditional bindings of roles/storage.objectUser" in (
+        raised.value.message
+    )
+    assert "at most 20" in raised.value.message
+    assert emitted(wide_spec(19))  # 20 bindings: within the limit
+
+
+def test_long_condition_titles_are_cut_and_stay_distinct() -> None:
+    long = "x" * 120
+    titles = {condition_title("job", "writes", f"outputs/{long}{i}/") for i in range(3)}
+    assert len(titles) == 3 and all(len(t) <= 100 for t in titles)
+    assert condition_title("job", "writes", "outputs/a/") == "job writes outputs/a/"
 
 
 def test_buckets_and_firewalls(main: HclFile) -> None:

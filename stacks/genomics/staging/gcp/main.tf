@@ -232,23 +232,6 @@ resource "google_service_account" "align" {
   description  = "Nodes of skyplan job align: its data and nothing else"
 }
 
-resource "google_storage_bucket_iam_member" "align_own" {
-  provider = google.europe_west4
-  bucket   = google_storage_bucket.europe_west4.name
-  role     = "roles/storage.objectUser"
-  member   = google_service_account.align.member
-
-  condition {
-    title = "align writes its outputs and markers"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/_skyplan/align/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/align' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/align/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/aligned/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/aligned' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/'))",
-    ])
-  }
-}
-
 resource "google_storage_bucket_iam_member" "align_own_bucket" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
@@ -256,20 +239,51 @@ resource "google_storage_bucket_iam_member" "align_own_bucket" {
   member   = google_service_account.align.member
 }
 
-resource "google_storage_bucket_iam_member" "align_own_read" {
+resource "google_storage_bucket_iam_member" "align_own_read_copies_patients" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
   role     = "roles/storage.objectViewer"
   member   = google_service_account.align.member
 
   condition {
-    title = "align reads its inputs"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/copies/patients/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/patients' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/patients/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/copies/reference/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/reference' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/'))",
-    ])
+    title      = "align reads copies/patients/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/copies/patients/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/patients' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/patients/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "align_own_read_copies_reference" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.align.member
+
+  condition {
+    title      = "align reads copies/reference/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/copies/reference/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/reference' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "align_own_write__skyplan_align" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.align.member
+
+  condition {
+    title      = "align writes _skyplan/align/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/_skyplan/align/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/align' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/align/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "align_own_write_outputs_aligned" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.align.member
+
+  condition {
+    title      = "align writes outputs/aligned/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/aligned/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/aligned' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/'))"
   }
 }
 
@@ -337,7 +351,15 @@ resource "google_compute_instance" "align" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.align_own, google_storage_bucket_iam_member.align_own_bucket, google_storage_bucket_iam_member.align_own_read]
+  # The node starts its job at boot: its way out and its bucket roles must exist by then.
+  depends_on = [
+    google_compute_router_nat.europe_west4,
+    google_storage_bucket_iam_member.align_own_bucket,
+    google_storage_bucket_iam_member.align_own_read_copies_patients,
+    google_storage_bucket_iam_member.align_own_read_copies_reference,
+    google_storage_bucket_iam_member.align_own_write__skyplan_align,
+    google_storage_bucket_iam_member.align_own_write_outputs_aligned,
+  ]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -351,23 +373,6 @@ resource "google_service_account" "call_variants" {
   description  = "Nodes of skyplan job call-variants: its data and nothing else"
 }
 
-resource "google_storage_bucket_iam_member" "call_variants_own" {
-  provider = google.europe_west4
-  bucket   = google_storage_bucket.europe_west4.name
-  role     = "roles/storage.objectUser"
-  member   = google_service_account.call_variants.member
-
-  condition {
-    title = "call-variants writes its outputs and markers"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/_skyplan/call-variants/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/call-variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/call-variants/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/variants/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/'))",
-    ])
-  }
-}
-
 resource "google_storage_bucket_iam_member" "call_variants_own_bucket" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
@@ -375,20 +380,51 @@ resource "google_storage_bucket_iam_member" "call_variants_own_bucket" {
   member   = google_service_account.call_variants.member
 }
 
-resource "google_storage_bucket_iam_member" "call_variants_own_read" {
+resource "google_storage_bucket_iam_member" "call_variants_own_read_copies_reference" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
   role     = "roles/storage.objectViewer"
   member   = google_service_account.call_variants.member
 
   condition {
-    title = "call-variants reads its inputs"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/copies/reference/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/reference' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/aligned/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/aligned' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/'))",
-    ])
+    title      = "call-variants reads copies/reference/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/copies/reference/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'copies/reference' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('copies/reference/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "call_variants_own_read_outputs_aligned" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectViewer"
+  member   = google_service_account.call_variants.member
+
+  condition {
+    title      = "call-variants reads outputs/aligned/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/aligned/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/aligned' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/aligned/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "call_variants_own_write__skyplan_call_variants" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.call_variants.member
+
+  condition {
+    title      = "call-variants writes _skyplan/call-variants/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/_skyplan/call-variants/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/call-variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/call-variants/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "call_variants_own_write_outputs_variants" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.call_variants.member
+
+  condition {
+    title      = "call-variants writes outputs/variants/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/variants/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/'))"
   }
 }
 
@@ -456,7 +492,15 @@ resource "google_compute_instance" "call_variants" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.call_variants_own, google_storage_bucket_iam_member.call_variants_own_bucket, google_storage_bucket_iam_member.call_variants_own_read]
+  # The node starts its job at boot: its way out and its bucket roles must exist by then.
+  depends_on = [
+    google_compute_router_nat.europe_west4,
+    google_storage_bucket_iam_member.call_variants_own_bucket,
+    google_storage_bucket_iam_member.call_variants_own_read_copies_reference,
+    google_storage_bucket_iam_member.call_variants_own_read_outputs_aligned,
+    google_storage_bucket_iam_member.call_variants_own_write__skyplan_call_variants,
+    google_storage_bucket_iam_member.call_variants_own_write_outputs_variants,
+  ]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -470,23 +514,6 @@ resource "google_service_account" "report" {
   description  = "Nodes of skyplan job report: its data and nothing else"
 }
 
-resource "google_storage_bucket_iam_member" "report_own" {
-  provider = google.europe_west4
-  bucket   = google_storage_bucket.europe_west4.name
-  role     = "roles/storage.objectUser"
-  member   = google_service_account.report.member
-
-  condition {
-    title = "report writes its outputs and markers"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/_skyplan/report/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/report' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/report/'))",
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/report/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/report' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/report/'))",
-    ])
-  }
-}
-
 resource "google_storage_bucket_iam_member" "report_own_bucket" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
@@ -494,18 +521,39 @@ resource "google_storage_bucket_iam_member" "report_own_bucket" {
   member   = google_service_account.report.member
 }
 
-resource "google_storage_bucket_iam_member" "report_own_read" {
+resource "google_storage_bucket_iam_member" "report_own_read_outputs_variants" {
   provider = google.europe_west4
   bucket   = google_storage_bucket.europe_west4.name
   role     = "roles/storage.objectViewer"
   member   = google_service_account.report.member
 
   condition {
-    title = "report reads its inputs"
-    expression = join(" || ", [
-      "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/variants/')",
-      "(api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/'))",
-    ])
+    title      = "report reads outputs/variants/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/variants/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/variants' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/variants/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "report_own_write__skyplan_report" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.report.member
+
+  condition {
+    title      = "report writes _skyplan/report/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/_skyplan/report/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == '_skyplan/report' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('_skyplan/report/'))"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "report_own_write_outputs_report" {
+  provider = google.europe_west4
+  bucket   = google_storage_bucket.europe_west4.name
+  role     = "roles/storage.objectUser"
+  member   = google_service_account.report.member
+
+  condition {
+    title      = "report writes outputs/report/"
+    expression = "resource.name.startsWith('projects/_/buckets/skyplan-genomics-staging-europe-west4/objects/outputs/report/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'outputs/report' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('outputs/report/'))"
   }
 }
 
@@ -573,5 +621,12 @@ resource "google_compute_instance" "report" {
     ignore_changes = [boot_disk[0].initialize_params[0].image]
   }
 
-  depends_on = [google_compute_router_nat.europe_west4, google_storage_bucket_iam_member.report_own, google_storage_bucket_iam_member.report_own_bucket, google_storage_bucket_iam_member.report_own_read]
+  # The node starts its job at boot: its way out and its bucket roles must exist by then.
+  depends_on = [
+    google_compute_router_nat.europe_west4,
+    google_storage_bucket_iam_member.report_own_bucket,
+    google_storage_bucket_iam_member.report_own_read_outputs_variants,
+    google_storage_bucket_iam_member.report_own_write__skyplan_report,
+    google_storage_bucket_iam_member.report_own_write_outputs_report,
+  ]
 }
