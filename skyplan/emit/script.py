@@ -17,7 +17,12 @@ TEMPLATE_VARS = ("node", "identity_client_id", "azcopy_version", "azcopy_sha256"
 #: package there, comes from its pinned, checksum-verified release).
 INSTALL = {
     "aws": ("command -v aws >/dev/null || snap install aws-cli --classic",),
-    "gcp": ("command -v gcloud >/dev/null || snap install google-cloud-cli --classic",),
+    "gcp": (
+        "command -v gcloud >/dev/null || snap install google-cloud-cli --classic",
+        "# No parallel composite uploads: their parts go to gcloud/tmp/ at the bucket's root,",
+        "# outside the job's prefixes, so a file of 150 MiB or more would fail with 403.",
+        "export CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED=False",
+    ),
     "azure": (
         "if ! command -v azcopy >/dev/null; then",
         "  # The pinned release (var.azcopy_version), checked against var.azcopy_sha256 before",

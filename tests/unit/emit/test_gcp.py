@@ -744,7 +744,18 @@ def test_scripts_export_the_job_environment(files: dict[str, str]) -> None:
     for ident, text in scripts(files).items():
         env = exports(render(text, node=1)[0])
         assert env.pop("DEBIAN_FRONTEND") == "noninteractive"  # for the tools' installers
+        # parallel composite uploads write parts to gcloud/tmp/, outside the job's prefixes
+        assert env.pop("CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED") == "False"
         assert env == common | expected[ident], ident
+
+
+def test_gcloud_uploads_whole_objects_before_any_copy(files: dict[str, str]) -> None:
+    for ident, text in scripts(files).items():
+        script = render(text)[0]
+        # the exit trap, defined earlier, reports (small files) whenever the script stops
+        trap = script.index("trap finish EXIT")
+        setting = script.index("export CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED=False")
+        assert trap < setting < script.index("gcloud storage", trap), ident
 
 
 def test_the_command_is_verbatim_in_a_quoted_heredoc(files: dict[str, str]) -> None:
