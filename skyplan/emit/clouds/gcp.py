@@ -107,27 +107,34 @@ def _check_bindings(job: str, bucket: str, role: str, prefixes: tuple[str, ...])
         )
 
 
-def grants(given: CloudInput, j: JobLayout) -> list[dict[str, Any]]:
+def grants(given: CloudInput, j: JobLayout) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Bucket roles of a job, each object role limited by an IAM Condition to one of the job's
     own prefixes: objectUser on each of its outputs and its marker folder, objectViewer on each
     of its inputs, and bucketViewer (bucket metadata, no object; `gcloud storage` reads it) on
     every bucket it uses. Nothing else in the region's shared bucket is visible to it. One
     binding per prefix keeps each condition at two logical operators (IAM allows 12 per
     expression); IAM allows MAX_CONDITIONAL_BINDINGS bindings of one role for one principal on
-    a bucket, and a job that would need more fails the plan (InputError, exit 2)."""
+    a bucket, and a job that would need more fails the plan (InputError, exit 2).
+
+    Returns the grants on the stack's buckets, and apart the same roles on buckets outside the
+    stack that the job reads in place: the stack grants nothing there (setIamPolicy on a bucket
+    it does not own, whose grants a destroy would remove), their owners do."""
     own = j.bucket.name
     stack_buckets = {b.name: b for b in given.buckets}
     reads, writes = by_store(j.reads(), "gs"), by_store(j.writes(), "gs")
     out: list[dict[str, Any]] = []
+    external: list[dict[str, Any]] = []
     for name in sorted(set(reads) | set(writes)):
+        theirs = name not in stack_buckets
         ref = (
-            f"google_storage_bucket.{tf_id(stack_buckets[name].region)}.name"
-            if name in stack_buckets
-            else hcl_string(name)
+            hcl_string(name)
+            if theirs
+            else f"google_storage_bucket.{tf_id(stack_buckets[name].region)}.name"
         )
         key = "own" if name == own else f"read_{tf_id(name)}"
         write = writes.get(name, ())
         read = tuple(p for p in reads.get(name, ()) if p not in write)
+        found = [_grant(f"{key}_bucket", ref, BUCKET_VIEWER, origin=(name, ""))]
         for role, verb, prefixes in (
             (OBJECT_USER, "writes", write),
             (OBJECT_VIEWER, "reads", read),
@@ -136,9 +143,9 @@ def grants(given: CloudInput, j: JobLayout) -> list[dict[str, Any]]:
             for p in prefixes:
                 ident = f"{key}_{verb.removesuffix('s')}_{tf_id(p.strip('/') or 'all')}"
                 title = condition_title(j.job.name, verb, p)
-                out.append(_grant(ident, ref, role, title, prefix_condition(name, p), (name, p)))
-        out.append(_grant(f"{key}_bucket", ref, BUCKET_VIEWER, origin=(name, "")))
-    return sorted(unique_ids(out), key=lambda g: g["id"])
+                found.append(_grant(ident, ref, role, title, prefix_condition(name, p), (name, p)))
+        (external if theirs else out).extend(found)
+    return sorted(unique_ids(out), key=lambda g: g["id"]), external
 
 
 def _grant(
@@ -171,6 +178,16 @@ def unique_ids(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def external_buckets(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each bucket outside the stack that jobs read in place, with the role bindings its owner
+    must grant (the job's service account, the role, the condition), by bucket name."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for j in jobs:
+        for g in j["external"]:
+            found.setdefault(g["origin"][0], []).append(g | {"job": j["name"], "job_id": j["id"]})
+    return [{"name": name, "grants": found[name]} for name in sorted(found)]
+
+
 @register("gcp")
 class GcpEmitter:
     """Compute Engine on a private network per region; GCS for data; bucket-scoped IAM."""
@@ -200,8 +217,8 @@ class GcpEmitter:
                 if series(machine_type) in HYPERDISK_ONLY
                 else "pd-balanced",
                 "on_host_maintenance": "TERMINATE" if gpu or j.placement.spot else "MIGRATE",
-                "grants": grants(given, j),
             }
+            record["grants"], record["external"] = grants(given, j)
             jobs.append(record)
         regions = [
             region_record(
@@ -215,5 +232,10 @@ class GcpEmitter:
             )
             for b in given.buckets
         ]
-        variables = {"regions": regions, "jobs": jobs, "ubuntu": UBUNTU}
+        variables = {
+            "regions": regions,
+            "jobs": jobs,
+            "external_buckets": external_buckets(jobs),
+            "ubuntu": UBUNTU,
+        }
         return module_files(given, variables, ("gcp",), script_files(given))

@@ -263,24 +263,12 @@ resource "google_storage_bucket_iam_member" "agg_ads_own_write_outputs_ads_daily
   }
 }
 
-resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs_bucket" {
-  provider = google.us_central1
-  bucket   = "acme-adserver-logs"
-  role     = "roles/storage.bucketViewer"
-  member   = google_service_account.agg_ads.member
-}
-
-resource "google_storage_bucket_iam_member" "agg_ads_read_acme_adserver_logs_read_impressions_dt_2024_07_14" {
-  provider = google.us_central1
-  bucket   = "acme-adserver-logs"
-  role     = "roles/storage.objectViewer"
-  member   = google_service_account.agg_ads.member
-
-  condition {
-    title      = "agg-ads reads impressions/dt=2024-07-14/"
-    expression = "resource.name.startsWith('projects/_/buckets/acme-adserver-logs/objects/impressions/dt=2024-07-14/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'impressions/dt=2024-07-14' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('impressions/dt=2024-07-14/'))"
-  }
-}
+# Buckets outside this stack that the job reads in place: the stack grants nothing on a bucket it
+# does not own. Each owner grants the job's service account (output service_accounts) these
+# roles, the object role once per condition (output external_bucket_grants has each condition's
+# title and expression); conditions need uniform bucket-level access on the bucket:
+#   gs://acme-adserver-logs: roles/storage.bucketViewer
+#   gs://acme-adserver-logs: roles/storage.objectViewer if "agg-ads reads impressions/dt=2024-07-14/"
 
 resource "google_compute_instance" "agg_ads" {
   # checkov:skip=CKV_GCP_38: disks are encrypted at rest with Google-managed keys; customer-supplied keys would sit in Terraform state, and Cloud KMS key rings can never be deleted
@@ -352,7 +340,5 @@ resource "google_compute_instance" "agg_ads" {
     google_storage_bucket_iam_member.agg_ads_own_bucket,
     google_storage_bucket_iam_member.agg_ads_own_write__skyplan_agg_ads,
     google_storage_bucket_iam_member.agg_ads_own_write_outputs_ads_daily,
-    google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs_bucket,
-    google_storage_bucket_iam_member.agg_ads_read_acme_adserver_logs_read_impressions_dt_2024_07_14,
   ]
 }

@@ -21,6 +21,29 @@ output "service_accounts" {
   }
 }
 
+output "external_bucket_grants" {
+  description = "Buckets outside this stack that jobs read in place, by bucket name: the role bindings the bucket's owner must add (the stack grants nothing there), each a service account, a role and the IAM Condition to bind it with (null: none). Conditions need uniform bucket-level access on the bucket."
+  value = {
+    "acme-adserver-logs" = [
+      {
+        job             = "agg-ads"
+        service_account = google_service_account.agg_ads.email
+        role            = "roles/storage.bucketViewer"
+        condition       = null
+      },
+      {
+        job             = "agg-ads"
+        service_account = google_service_account.agg_ads.email
+        role            = "roles/storage.objectViewer"
+        condition = {
+          title      = "agg-ads reads impressions/dt=2024-07-14/"
+          expression = "resource.name.startsWith('projects/_/buckets/acme-adserver-logs/objects/impressions/dt=2024-07-14/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'impressions/dt=2024-07-14' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('impressions/dt=2024-07-14/'))"
+        }
+      },
+    ]
+  }
+}
+
 output "dataset_tags" {
   description = "The data sets behind each value of the skyplan-dataset tag this module sets, by value: a value names its data sets while they fit the cloud's limit (256 characters for AWS and Azure tags, 63 for GCP labels), else it reads <n>-datasets-<digest>, a stable digest of the names (manifest.json lists them too)."
   value = {

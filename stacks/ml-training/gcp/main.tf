@@ -391,24 +391,12 @@ resource "google_storage_bucket_iam_member" "tokenize_own_write_outputs_tokens" 
   }
 }
 
-resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data_bucket" {
-  provider = google.us_central1
-  bucket   = "acme-fm-data"
-  role     = "roles/storage.bucketViewer"
-  member   = google_service_account.tokenize.member
-}
-
-resource "google_storage_bucket_iam_member" "tokenize_read_acme_fm_data_read_crawl_2024_06_dedup" {
-  provider = google.us_central1
-  bucket   = "acme-fm-data"
-  role     = "roles/storage.objectViewer"
-  member   = google_service_account.tokenize.member
-
-  condition {
-    title      = "tokenize reads crawl/2024-06/dedup/"
-    expression = "resource.name.startsWith('projects/_/buckets/acme-fm-data/objects/crawl/2024-06/dedup/') || (api.getAttribute('storage.googleapis.com/objectListPrefix', '') == 'crawl/2024-06/dedup' || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('crawl/2024-06/dedup/'))"
-  }
-}
+# Buckets outside this stack that the job reads in place: the stack grants nothing on a bucket it
+# does not own. Each owner grants the job's service account (output service_accounts) these
+# roles, the object role once per condition (output external_bucket_grants has each condition's
+# title and expression); conditions need uniform bucket-level access on the bucket:
+#   gs://acme-fm-data: roles/storage.bucketViewer
+#   gs://acme-fm-data: roles/storage.objectViewer if "tokenize reads crawl/2024-06/dedup/"
 
 resource "google_compute_instance" "tokenize" {
   # checkov:skip=CKV_GCP_38: disks are encrypted at rest with Google-managed keys; customer-supplied keys would sit in Terraform state, and Cloud KMS key rings can never be deleted
@@ -482,8 +470,6 @@ resource "google_compute_instance" "tokenize" {
     google_storage_bucket_iam_member.tokenize_own_bucket,
     google_storage_bucket_iam_member.tokenize_own_write__skyplan_tokenize,
     google_storage_bucket_iam_member.tokenize_own_write_outputs_tokens,
-    google_storage_bucket_iam_member.tokenize_read_acme_fm_data_bucket,
-    google_storage_bucket_iam_member.tokenize_read_acme_fm_data_read_crawl_2024_06_dedup,
   ]
 }
 

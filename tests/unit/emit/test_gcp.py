@@ -454,27 +454,24 @@ def test_a_prefix_condition_allows_what_gcloud_storage_rsync_asks_and_no_more() 
 
 def test_bucket_roles_are_limited_to_the_jobs_own_prefixes(main: HclFile) -> None:
     """Every job shares its region's bucket with the others, so each object role carries an IAM
-    Condition: objectUser on its outputs and its marker folder, objectViewer on its inputs
-    (here or in an external bucket read in place), and nothing else; bucketViewer (bucket
-    metadata, which `gcloud storage rsync` reads, no object) takes no condition."""
+    Condition: objectUser on its outputs and its marker folder, objectViewer on its inputs,
+    and nothing else; bucketViewer (bucket metadata, which `gcloud storage rsync` reads, no
+    object) takes no condition. The external bucket read in place gets no grant at all."""
     own = {a: f"${{google_storage_bucket.{a}.name}}" for a in ALIASES.values()}
     user, viewer = "roles/storage.objectUser", "roles/storage.objectViewer"
     meta = "roles/storage.bucketViewer"
     w4, w1 = own["europe_west4"], own["europe_west1"]
-    names = {w4: "skyplan-gct-europe-west4", w1: "skyplan-gct-europe-west1", "acme-raw": "acme-raw"}
-    raw = {("acme-raw", viewer): {"landing/batch-1/"}, ("acme-raw", meta): set()}
+    names = {w4: "skyplan-gct-europe-west4", w1: "skyplan-gct-europe-west1"}
     expected: dict[str, dict[tuple[str, str], set[str]]] = {
         "Prep_Step_v2": {
             (w4, user): {"_skyplan/Prep-Step.v2/", f"outputs/{FEATURES}/", "outputs/clean.set/"},
             (w4, meta): set(),
-        }
-        | raw,
+        },
         "train": {
             (w4, user): {"_skyplan/train/", "outputs/model/"},
             (w4, viewer): {"outputs/clean.set/"},
             (w4, meta): set(),
-        }
-        | raw,
+        },
         # reads copies in its own region
         "t4": {(w1, user): {"_skyplan/t4/"}, (w1, viewer): {"copies/model/", "copies/raw/"}}
         | {(w1, meta): set()},
@@ -500,6 +497,43 @@ def test_bucket_roles_are_limited_to_the_jobs_own_prefixes(main: HclFile) -> Non
     assert len(members) == sum(max(len(e), 1) for x in expected.values() for e in x.values())
     # no role on a whole bucket's objects, and no legacy role (they list every object)
     assert not [b for b in members.values() if "legacy" in value(b, "role")]
+    assert not [b for b in members.values() if "google_storage_bucket." not in value(b, "bucket")]
+
+
+def test_external_buckets_are_granted_by_their_owners(
+    files: dict[str, str], main: HclFile, hcl: Parse
+) -> None:
+    """The stack would need setIamPolicy on a bucket it does not own (and a destroy would take
+    the grants away): it grants nothing there, and says what the owner must grant."""
+    outputs = {b.labels[0]: b for b in hcl(files["gcp/outputs.tf"]).blocks}
+    grants = value(outputs["external_bucket_grants"], "value")
+    assert list(grants) == ["acme-raw"]
+    expected = []
+    for ident, job in (("Prep_Step_v2", "Prep-Step.v2"), ("train", "train")):
+        account = f"${{google_service_account.{ident}.email}}"
+        meta = {"job": job, "service_account": account, "role": "roles/storage.bucketViewer"}
+        viewer = meta | {"role": "roles/storage.objectViewer"}
+        expected.append(meta | {"condition": None})
+        condition = {"title": f"{job} reads landing/batch-1/"}
+        condition["expression"] = prefix_condition("acme-raw", "landing/batch-1/")
+        expected.append(viewer | {"condition": condition})
+    assert grants["acme-raw"] == expected
+    expression = grants["acme-raw"][1]["condition"]["expression"]
+    assert cel_allows(expression, listed="landing/batch-1")
+    assert cel_allows(expression, name="projects/_/buckets/acme-raw/objects/landing/batch-1/a")
+    assert not cel_allows(expression, name="projects/_/buckets/acme-raw/objects/landing/b/a")
+    # and the module says so above each job that reads one
+    note = files["gcp/main.tf"].split('resource "google_compute_instance" "train"')[0]
+    note = note.rsplit("# Job train", 1)[1]
+    assert "#   gs://acme-raw: roles/storage.bucketViewer\n" in note
+    assert '#   gs://acme-raw: roles/storage.objectViewer if "train reads landing/batch-1/"' in note
+    resources = [b for b in main.blocks if b.type == "resource"]
+    assert not [b.labels for b in resources if "acme-raw" in str(b.attributes)]
+
+
+def test_without_external_buckets_the_output_is_empty(emitted: Emitted, hcl: Parse) -> None:
+    outputs = {b.labels[0]: b for b in hcl(emitted(wide_spec(2))["gcp/outputs.tf"]).blocks}
+    assert value(outputs["external_bucket_grants"], "value") == {}
 
 
 def member(ident: str) -> str:
