@@ -148,16 +148,22 @@ def blob_condition(reads: tuple[str, ...], writes: tuple[str, ...]) -> list[str]
     """The clauses (joined with AND) of an Azure ABAC condition (version 2.0) on a blob data
     role assigned at container scope: read a blob only under `reads`, list only those prefixes,
     and (when `writes`) create or write a blob only under `writes`. A prefix is a blob path
-    inside the container (`outputs/clean/`)."""
+    inside the container (`outputs/clean/`). azcopy reads the properties of `outputs/clean/`
+    and then of `outputs/clean` (the prefix without its slash) before it lists, taking a 404
+    for "a folder" and stopping at a 403, so reading that exact path is allowed too."""
 
     def starts(attribute: str, prefixes: tuple[str, ...]) -> str:
         # quoted as they are: data set and job names, all a prefix holds, take no quotes
         return " OR ".join(f"{attribute} StringStartsWith '{p}'" for p in prefixes)
 
+    def under(prefixes: tuple[str, ...]) -> str:
+        bare = [p.rstrip("/") for p in prefixes if p.rstrip("/")]
+        return " OR ".join([starts(path, prefixes), *(f"{path} StringEquals '{b}'" for b in bare)])
+
     path, listed = f"@Resource[{BLOBS}:path]", f"@Request[{BLOBS}:prefix]"
     read = f"ActionMatches{{'{BLOBS}/read'}}"
     clauses = [
-        f"((!({read} AND NOT SubOperationMatches{{'Blob.List'}})) OR ({starts(path, reads)}))",
+        f"((!({read} AND NOT SubOperationMatches{{'Blob.List'}})) OR ({under(reads)}))",
         f"((!({read} AND SubOperationMatches{{'Blob.List'}})) OR ({starts(listed, reads)}))",
     ]
     if writes:

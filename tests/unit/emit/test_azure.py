@@ -408,9 +408,82 @@ def allowed(condition: str) -> dict[str, set[str]]:
         found = re.findall(
             rf"{attribute}\[{BLOBS}:(?:path|prefix)\] StringStartsWith '([^']*)'", rule
         )
-        assert found and rule.count(" OR ") == len(found) - 1, rule
+        exact = re.findall(rf"@Resource\[{BLOBS}:path\] StringEquals '([^']*)'", rule)
+        assert found and rule.count(" OR ") == len(found) + len(exact) - 1, rule
         out[kind] = set(found)
+        if kind == "read":
+            # azcopy reads the prefix without its slash too (a 404 there means "a folder")
+            assert set(exact) == {p.rstrip("/") for p in found}, rule
+        else:
+            assert not exact, rule
     return out
+
+
+ABAC_TOKEN = re.compile(
+    r"\s*(?:(?P<op>\(|\)|!|AND\b|OR\b|NOT\b)"
+    r"|(?P<call>ActionMatches|SubOperationMatches)\{'(?P<name>[^']*)'\}"
+    r"|(?P<attr>@(?:Resource|Request)\[[^\]]*\]) "
+    r"(?P<cmp>StringStartsWith|StringEquals) '(?P<v>[^']*)')"
+)
+
+
+def abac_allows(condition: str, action: str, path: str = "", listed: str | None = None) -> bool:
+    """Evaluate an ABAC condition of the form skyplan writes for one request: the data action
+    (`read`, `write`, `delete`, ... under BLOBS), the blob's path, and for a list (the Blob.List
+    sub-operation of read) the prefix it lists."""
+    m = re.fullmatch(r'\$\{join\(" AND ", \[(.*)\]\)\}', condition, re.DOTALL)
+    assert m, condition
+    text = " AND ".join(f"({c})" for c in parse(f"x = [{m[1]}]")["x"])
+    values = {f"@Resource[{BLOBS}:path]": path, f"@Request[{BLOBS}:prefix]": listed}
+    tokens: list[Any] = []
+    at = 0
+    while at < len(text):
+        t = ABAC_TOKEN.match(text, at)
+        assert t and t.end() > at, f"unexpected ABAC at {text[at:]!r}"
+        if t["op"]:
+            tokens.append(t["op"])
+        elif t["call"] == "ActionMatches":
+            tokens.append(t["name"] == f"{BLOBS}/{action}")
+        elif t["call"]:
+            tokens.append(t["name"] == "Blob.List" and listed is not None)
+        else:
+            have = values[t["attr"]]
+            if have is None:  # not in this request (a list prefix outside a list): no match
+                tokens.append(False)
+            elif t["cmp"] == "StringStartsWith":
+                tokens.append(have.startswith(t["v"]))
+            else:
+                tokens.append(have == t["v"])
+        at = t.end()
+
+    def either(i: int) -> tuple[bool, int]:
+        result, i = both(i)
+        while i < len(tokens) and tokens[i] == "OR":
+            right, i = both(i + 1)
+            result = result or right
+        return result, i
+
+    def both(i: int) -> tuple[bool, int]:
+        result, i = unary(i)
+        while i < len(tokens) and tokens[i] == "AND":
+            right, i = unary(i + 1)
+            result = result and right
+        return result, i
+
+    def unary(i: int) -> tuple[bool, int]:
+        if tokens[i] in ("!", "NOT"):
+            result, i = unary(i + 1)
+            return not result, i
+        if tokens[i] == "(":
+            result, i = either(i + 1)
+            assert tokens[i] == ")", tokens[i:]
+            return result, i + 1
+        assert isinstance(tokens[i], bool), tokens[i:]
+        return tokens[i], i + 1
+
+    result, end = either(0)
+    assert end == len(tokens), tokens[end:]
+    return result
 
 
 def test_each_job_reads_and_writes_only_its_own_prefixes(main: dict[str, Any]) -> None:
@@ -447,6 +520,21 @@ def test_each_job_reads_and_writes_only_its_own_prefixes(main: dict[str, Any]) -
             f"{BLOBS}/read",
             f"{BLOBS}/write",
         ]
+
+
+def test_azcopy_sync_of_a_prefix_is_allowed_and_nothing_beside_it(main: dict[str, Any]) -> None:
+    """azcopy's traverser reads the properties of `outputs/scores/`, then of `outputs/scores`
+    (a 404 there means a folder; a 403 stops it), then lists `outputs/scores/`."""
+    tiny = of_type(main, "azurerm_role_assignment")["tiny_data"]["condition"]
+    for path in ("outputs/scores/", "outputs/scores", "outputs/scores/part-0.parquet"):
+        assert abac_allows(tiny, "read", path), path
+    assert abac_allows(tiny, "read", listed="outputs/scores/")
+    for path in ("outputs/scoresx", "outputs/scores-old/a", "outputs/model/a", "outputs"):
+        assert not abac_allows(tiny, "read", path), path
+    assert not abac_allows(tiny, "read", listed="outputs/")
+    # reading the bare name is all: it cannot be written
+    assert not abac_allows(tiny, "write", "outputs/scores")
+    assert not abac_allows(tiny, "write", "outputs/scores/a")
 
 
 def test_nodes_may_deallocate_themselves_and_nothing_more(
