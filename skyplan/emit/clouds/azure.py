@@ -140,14 +140,19 @@ def data_access(j: JobLayout, buckets: tuple[Bucket, ...]) -> tuple[list[str], l
 
 
 #: The blob data actions a job's role allows (`blob_condition` limits each to the job's
-#: prefixes); deleting a blob, or the container, is not among them.
-JOB_DATA_ACTIONS = tuple(f"{BLOBS}/{a}" for a in ("add/action", "read", "write"))
+#: prefixes). Deleting a blob is among them, under the job's write prefixes only: a single node
+#: mirrors its outputs (`azcopy sync --delete-destination=true`), and one that resumes with a
+#: changed file set deletes what it no longer has. Deleting a blob version
+#: (`deleteBlobVersion/action`), or for good (`permanentDelete/action`), or the container is
+#: not: with versioning on, a deleted blob stays recoverable as a previous version.
+JOB_DATA_ACTIONS = tuple(f"{BLOBS}/{a}" for a in ("add/action", "delete", "read", "write"))
 
 
-def blob_condition(reads: tuple[str, ...], writes: tuple[str, ...]) -> list[str]:
+def blob_condition(reads: tuple[str, ...], writes: tuple[str, ...] | None) -> list[str]:
     """The clauses (joined with AND) of an Azure ABAC condition (version 2.0) on a blob data
     role assigned at container scope: read a blob only under `reads`, list only those prefixes,
-    and (when `writes`) create or write a blob only under `writes`. A prefix is a blob path
+    and create, write or delete a blob only under `writes` (None for a role without those
+    actions, Storage Blob Data Reader; empty: none). A prefix is a blob path
     inside the container (`outputs/clean/`). azcopy reads the properties of `outputs/clean/`
     and then of `outputs/clean` (the prefix without its slash) before it lists, taking a 404
     for "a folder" and stopping at a 403, so reading that exact path is allowed too."""
@@ -166,11 +171,11 @@ def blob_condition(reads: tuple[str, ...], writes: tuple[str, ...]) -> list[str]
         f"((!({read} AND NOT SubOperationMatches{{'Blob.List'}})) OR ({under(reads)}))",
         f"((!({read} AND SubOperationMatches{{'Blob.List'}})) OR ({starts(listed, reads)}))",
     ]
-    if writes:
+    if writes is not None:
         written = " AND ".join(
             f"!(ActionMatches{{'{a}'}})" for a in JOB_DATA_ACTIONS if a != f"{BLOBS}/read"
         )
-        clauses.append(f"(({written}) OR ({starts(path, writes)}))")
+        clauses.append(f"(({written}) OR ({starts(path, writes)}))" if writes else f"({written})")
     return clauses
 
 
@@ -204,7 +209,7 @@ def _job(given: CloudInput, j: JobLayout, ident: str, host: str) -> dict[str, An
         "disk_type": os_disk_type(size),
         "data_condition": blob_condition(own_reads, writes),
         "reads": [
-            {"id": tf_id(r), "name": r, "condition": blob_condition(read_in[containers[r]], ())}
+            {"id": tf_id(r), "name": r, "condition": blob_condition(read_in[containers[r]], None)}
             for r in reads
         ],
         "external": external,

@@ -49,20 +49,23 @@ resource "azurerm_role_definition" "eastus2_deallocate" {
   }
 }
 
-# What a job's identity may do in the stack's container: read, list and write blobs, never delete
-# a blob or the container. Each job's assignment carries a condition that limits it to the job's
-# own prefixes (its inputs, its outputs, its markers).
+# What a job's identity may do in the stack's container: read, list, write and delete blobs
+# (a node mirrors its outputs, deleting what it no longer has), never delete a blob version, a
+# blob for good or the container: with versioning on, a deleted blob stays recoverable. Each
+# job's assignment carries a condition that limits it to the job's own prefixes: it reads and
+# lists its inputs, outputs and markers, and writes and deletes only its outputs and markers.
 resource "azurerm_role_definition" "eastus2_job_data" {
   provider          = azurerm.eastus2
   name              = "skyplan-analytics-eastus2-job-data"
   scope             = azurerm_resource_group.eastus2.id
-  description       = "skyplan jobs of stack analytics in eastus2: read and write their own blobs"
+  description       = "skyplan jobs of stack analytics in eastus2: read, write and delete their own blobs"
   assignable_scopes = [azurerm_resource_group.eastus2.id]
 
   permissions {
     actions = ["Microsoft.Storage/storageAccounts/blobServices/containers/read"]
     data_actions = [
       "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
       "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
       "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
     ]
@@ -328,7 +331,7 @@ resource "azurerm_role_assignment" "agg_app_data" {
   condition = join(" AND ", [
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND NOT SubOperationMatches{'Blob.List'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/agg-app/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/app-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals '_skyplan/agg-app' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'outputs/app-daily'))",
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/agg-app/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/app-daily/'))",
-    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/agg-app/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/app-daily/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/agg-app/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/app-daily/'))",
   ])
 }
 
@@ -512,7 +515,7 @@ resource "azurerm_role_assignment" "dashboard_data" {
   condition = join(" AND ", [
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND NOT SubOperationMatches{'Blob.List'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/dashboard/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/extracts/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals '_skyplan/dashboard' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'outputs/attribution' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'outputs/extracts'))",
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/dashboard/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/attribution/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/extracts/'))",
-    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/dashboard/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/extracts/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/dashboard/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/extracts/'))",
   ])
 }
 
@@ -661,7 +664,7 @@ resource "azurerm_role_assignment" "join_data" {
   condition = join(" AND ", [
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND NOT SubOperationMatches{'Blob.List'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/join/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'copies/ads-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'copies/clicks-eu-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'copies/clicks-us-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/app-daily/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals '_skyplan/join' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'copies/ads-daily' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'copies/clicks-eu-daily' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'copies/clicks-us-daily' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'outputs/app-daily' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringEquals 'outputs/attribution'))",
     "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR (@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '_skyplan/join/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/ads-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/clicks-eu-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'copies/clicks-us-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/app-daily/' OR @Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'outputs/attribution/'))",
-    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/join/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/'))",
+    "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'}) AND !(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '_skyplan/join/' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'outputs/attribution/'))",
   ])
 }
 

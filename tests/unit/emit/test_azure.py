@@ -401,8 +401,9 @@ def allowed(condition: str) -> dict[str, set[str]]:
         elif "SubOperationMatches{'Blob.List'}" in guard:
             kind = "list"
         else:
-            assert guard.count("ActionMatches") == 2, guard  # add/action and write
-            assert f"{BLOBS}/add/action" in guard and f"{BLOBS}/write" in guard, guard
+            assert guard.count("ActionMatches") == 3, guard  # add/action, delete and write
+            for action in ("add/action", "delete", "write"):
+                assert f"{BLOBS}/{action}'" in guard, guard
             kind = "write"
         attribute = "@Request" if kind == "list" else "@Resource"
         found = re.findall(
@@ -489,8 +490,8 @@ def abac_allows(condition: str, action: str, path: str = "", listed: str | None 
 def test_each_job_reads_and_writes_only_its_own_prefixes(main: dict[str, Any]) -> None:
     """The region's container is shared by every job: each job's role assignment carries a
     condition that lets it read only its inputs (and the runner's go-ahead in its marker
-    folder), list only those prefixes, and write only its outputs and markers; its role
-    cannot delete a blob or the container."""
+    folder), list only those prefixes, and write or delete only its outputs and markers; its
+    role cannot delete a blob version, a blob for good, or the container."""
     roles = of_type(main, "azurerm_role_assignment")
     expected = {  # job: (reads in its own container, writes)
         "prep": (set(), {"outputs/clean/"}),  # its input is external, read in place
@@ -517,8 +518,27 @@ def test_each_job_reads_and_writes_only_its_own_prefixes(main: dict[str, Any]) -
         ]
         assert permissions["data_actions"] == [
             f"{BLOBS}/add/action",
+            f"{BLOBS}/delete",
             f"{BLOBS}/read",
             f"{BLOBS}/write",
+        ]
+        assert not [a for a in permissions["data_actions"] if "Version" in a or "permanent" in a]
+        assert "not_data_actions" not in permissions
+
+
+def test_a_node_deletes_only_under_its_write_prefixes(main: dict[str, Any]) -> None:
+    """`azcopy sync --delete-destination=true` (one node mirroring its outputs) deletes what a
+    resumed node no longer has: under its outputs and markers, and nowhere else."""
+    roles = of_type(main, "azurerm_role_assignment")
+    train = roles["train_data"]["condition"]
+    for path in ("outputs/model/old.bin", "_skyplan/train/r1/node-0.log"):
+        assert abac_allows(train, "delete", path), path
+        assert abac_allows(train, "write", path), path
+    for path in ("copies/clean/part-0", "outputs/model", "outputs/modelx/a", "outputs/clean/a"):
+        assert not abac_allows(train, "delete", path), path
+    for action in ("deleteBlobVersion/action", "permanentDelete/action"):
+        assert not [
+            d for d in of_type(main, "azurerm_role_definition").values() if action in str(d)
         ]
 
 
@@ -531,6 +551,7 @@ def test_azcopy_sync_of_a_prefix_is_allowed_and_nothing_beside_it(main: dict[str
     assert abac_allows(tiny, "read", listed="outputs/scores/")
     for path in ("outputs/scoresx", "outputs/scores-old/a", "outputs/model/a", "outputs"):
         assert not abac_allows(tiny, "read", path), path
+    assert not abac_allows(tiny, "delete", "outputs/scores/part-0.parquet")  # read, not written
     assert not abac_allows(tiny, "read", listed="outputs/")
     # reading the bare name is all: it cannot be written
     assert not abac_allows(tiny, "write", "outputs/scores")
