@@ -5,6 +5,10 @@ locals {
     "managed-by"    = "skyplan"
     "skyplan-stack" = "analytics"
   })
+  # Custom role names are unique across the whole Entra directory, not per subscription: the
+  # same stack in two subscriptions of one tenant (dev and prod) would otherwise fail with
+  # RoleDefinitionWithSameNameExists. A short hash of the subscription tells them apart.
+  role_suffix = substr(sha1(var.subscription_id), 0, 8)
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -36,7 +40,7 @@ resource "azurerm_resource_group" "eastus2" {
 # when their job is done, with this role and nothing more, assigned on each job's own VMs.
 resource "azurerm_role_definition" "eastus2_deallocate" {
   provider          = azurerm.eastus2
-  name              = "skyplan-analytics-eastus2-deallocate"
+  name              = "skyplan-analytics-eastus2-deallocate-${local.role_suffix}"
   scope             = azurerm_resource_group.eastus2.id
   description       = "skyplan nodes of stack analytics in eastus2: deallocate themselves when done"
   assignable_scopes = [azurerm_resource_group.eastus2.id]
@@ -56,7 +60,7 @@ resource "azurerm_role_definition" "eastus2_deallocate" {
 # lists its inputs, outputs and markers, and writes and deletes only its outputs and markers.
 resource "azurerm_role_definition" "eastus2_job_data" {
   provider          = azurerm.eastus2
-  name              = "skyplan-analytics-eastus2-job-data"
+  name              = "skyplan-analytics-eastus2-job-data-${local.role_suffix}"
   scope             = azurerm_resource_group.eastus2.id
   description       = "skyplan jobs of stack analytics in eastus2: read, write and delete their own blobs"
   assignable_scopes = [azurerm_resource_group.eastus2.id]

@@ -639,6 +639,25 @@ def test_external_containers(files: dict[str, str]) -> None:
     )
 
 
+def test_custom_role_names_differ_per_subscription(
+    main: dict[str, Any], files: dict[str, str]
+) -> None:
+    """Custom role names are unique across the Entra directory: the same stack in dev and prod
+    subscriptions of one tenant needs different names, the same in every plan."""
+    locals_ = parse(files["azure/main.tf"])["locals"][0]
+    assert locals_["role_suffix"] == "${substr(sha1(var.subscription_id), 0, 8)}"
+    names = {k: v["name"] for k, v in of_type(main, "azurerm_role_definition").items()}
+    groups = {
+        "westeurope": "skyplan-aztest-westeurope",
+        "swedencentral": "skyplan-aztest-swedencentral",
+    }
+    assert names == {
+        f"{region}_{kind.replace('-', '_')}": f"{group}-{kind}-${{local.role_suffix}}"
+        for region, group in groups.items()
+        for kind in ("deallocate", "job-data")
+    }
+
+
 def test_tags(main: dict[str, Any], files: dict[str, str]) -> None:
     locals_ = parse(files["azure/main.tf"])["locals"][0]
     assert object_arg(locals_["tags"], "merge") == {
