@@ -35,7 +35,10 @@ def architecture(instance_type: str) -> str:
 
 def statements(j: JobLayout) -> list[dict[str, Any]]:
     """The job's IAM policy: read its inputs, write its outputs and run markers, nothing else
-    (every run's markers, not just this one's, so a new run changes no IAM policy)."""
+    (every run's markers, not just this one's, so a new run changes no IAM policy). Writing
+    includes deleting an object there: a single node mirrors its outputs (`aws s3 sync
+    --delete`), and one that resumes with a changed file set deletes what it no longer has; the
+    bucket keeps versions and s3:DeleteObjectVersion is not granted, so it stays recoverable."""
     reads = [(b, k) for b, keys in by_store(j.reads(), "s3").items() for k in keys]
     writes = [(b, k) for b, keys in by_store(j.writes(), "s3").items() for k in keys]
     out: list[dict[str, Any]] = []
@@ -64,7 +67,7 @@ def statements(j: JobLayout) -> list[dict[str, Any]]:
     out.append(
         {
             "sid": "WriteOutputs",
-            "actions": ["s3:AbortMultipartUpload", "s3:PutObject"],
+            "actions": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"],
             "resources": sorted({f"arn:aws:s3:::{b}/{k}*" for b, k in writes}),
             "prefixes": None,
         }

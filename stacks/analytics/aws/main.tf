@@ -793,7 +793,7 @@ data "aws_iam_policy_document" "agg_clicks_eu" {
 
   statement {
     sid     = "WriteOutputs"
-    actions = ["s3:AbortMultipartUpload", "s3:PutObject"]
+    actions = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
     resources = [
       "arn:aws:s3:::skyplan-analytics-eu-central-1/_skyplan/agg-clicks-eu/*",
       "arn:aws:s3:::skyplan-analytics-eu-central-1/outputs/clicks-eu-daily/*",
@@ -916,7 +916,7 @@ data "aws_iam_policy_document" "agg_clicks_us" {
 
   statement {
     sid     = "WriteOutputs"
-    actions = ["s3:AbortMultipartUpload", "s3:PutObject"]
+    actions = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
     resources = [
       "arn:aws:s3:::skyplan-analytics-us-east-1/_skyplan/agg-clicks-us/*",
       "arn:aws:s3:::skyplan-analytics-us-east-1/outputs/clicks-us-daily/*",

@@ -351,6 +351,10 @@ def test_each_job_reads_its_inputs_and_writes_its_outputs_and_markers(main: HclF
         statements = policy(main, ident)
         assert READS[ident] <= granted(statements, "s3:GetObject"), ident
         assert granted(statements, "s3:PutObject") == WRITES[ident], ident
+        # `aws s3 sync --delete` of a resumed node deletes what it no longer has, there only;
+        # old versions stay (versioning is on), as no version may be deleted
+        assert granted(statements, "s3:DeleteObject") == WRITES[ident], ident
+        assert not [a for s in statements for a in value(s, "actions") if "Version" in a]
         for s in statements:
             assert "*" not in value(s, "resources") and "s3:*" not in value(s, "actions")
         for s in statements:
