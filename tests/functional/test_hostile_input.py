@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from conftest import run_cli, write_tiny_catalog
+from cli_helpers import run_cli, write_tiny_catalog
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
 
