@@ -8,9 +8,18 @@ from dataclasses import dataclass
 
 
 def did_you_mean(word: str, options: Iterable[object]) -> str | None:
-    """'did you mean X?' for the closest of `options`, or None when nothing is close."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    """'did you mean X?' for the closest of `options`, or None when nothing is close.
+
+    Case is ignored when matching (`eu` -> 'EU', `a101` -> 'A100') and the option is named in
+    its own spelling; among options that differ only in case, the first in sorted order wins."""
+    by_folded: dict[str, str] = {}
+    for option in sorted({str(o) for o in options}):
+        by_folded.setdefault(option.casefold(), option)
+    folded = str(word).casefold()
+    if folded in by_folded and by_folded[folded] != str(word):
+        return f"did you mean {by_folded[folded]!r}?"
+    close = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
+    return f"did you mean {by_folded[close[0]]!r}?" if close else None
 
 
 @dataclass(frozen=True)

@@ -293,6 +293,23 @@ def test_unknown_jurisdiction_tags(problems_of: ProblemsOf, pos: Pos, tmp_path: 
     ]
 
 
+def test_jurisdiction_differing_only_in_case_gets_a_suggestion(
+    problems_of: ProblemsOf, pos: Pos, tmp_path: Path
+) -> None:
+    text = """\
+        version: 1
+        name: demo
+        policy:
+          jurisdictions: [eu]
+        jobs:
+          a: {run: x, hours: 1}
+        """
+    (p,) = problems_of(text)
+    assert p.where == _where(tmp_path, text, pos, "eu]", "policy.jurisdictions[0]")
+    assert p.message == "no region carries jurisdiction 'eu'"
+    assert p.hint == "did you mean 'EU'?"
+
+
 def test_country_codes_and_catalog_tags_are_known_jurisdictions(
     resolve_ok: Callable[[str], object],
 ) -> None:

@@ -102,6 +102,13 @@ def test_did_you_mean() -> None:
     assert did_you_mean("qqqq", ["cpus", "memory"]) is None
 
 
+def test_did_you_mean_ignores_case_and_names_the_option_as_spelled() -> None:
+    assert did_you_mean("eu", {"EU", "EEA", "US"}) == "did you mean 'EU'?"
+    assert did_you_mean("a101", ["A100", "A100-80GB", "H100"]) == "did you mean 'A100'?"
+    assert did_you_mean("Memroy", ["cpus", "memory"]) == "did you mean 'memory'?"
+    assert did_you_mean("GPC", ["aws", "gcp"]) == "did you mean 'gcp'?"
+
+
 def test_version_must_be_one(problems_of: ProblemsOf, tmp_path: Path) -> None:
     (p,) = problems_of("version: 2\nname: demo\njobs:\n  a: {run: x, hours: 1}\n")
     assert p.where == Where(str(tmp_path / "sky.yaml"), 1, 1, "version")
