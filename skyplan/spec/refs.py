@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from graphlib import CycleError, TopologicalSorter
+from graphlib import TopologicalSorter
 
 from skyplan.errors import Problem, did_you_mean
 from skyplan.spec.schema import RawSpec
@@ -136,20 +136,101 @@ def _check_env(job: JobRefs, add: Add) -> None:
                 )
 
 
+def _components(deps: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of the dependency graph (Tarjan's, iterative, so a long
+    chain of jobs cannot overflow the stack); nodes visited in `deps` order, edges sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in deps:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(deps[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for nxt in edges:
+                if nxt not in deps:
+                    continue
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(deps[nxt]))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component: list[str] = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    found.append(component)
+    return found
+
+
+def _shortest_cycle(start: str, members: set[str], deps: dict[str, set[str]]) -> list[str]:
+    """The shortest walk start -> ... -> start along dependencies inside one component (ties
+    broken by name), so the same spec always names the same cycle."""
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following: list[str] = []
+        for node in frontier:
+            for nxt in sorted(deps[node] & members):
+                if nxt == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    return [start, *reversed(path[:-1]), start] if node != start else [start, start]
+                if nxt not in came_from:
+                    came_from[nxt] = node
+                    following.append(nxt)
+        frontier = following
+    raise AssertionError(f"{start} is on no cycle")  # pragma: no cover
+
+
+def dependency_cycles(deps: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per group of jobs that depend on each other (a strongly connected component with
+    a cycle), each starting and ending at the group's first job in `deps` order (the spec's),
+    the groups in that order too; `a -> b` means a waits for b."""
+    position = {job: i for i, job in enumerate(deps)}
+    cycles = []
+    for component in _components(deps):
+        members = set(component)
+        if len(component) == 1 and component[0] not in deps[component[0]]:
+            continue
+        start = min(component, key=position.__getitem__)
+        cycles.append(_shortest_cycle(start, members, deps))
+    return sorted(cycles, key=lambda c: position[c[0]])
+
+
 def job_order(deps: dict[str, set[str]], add: Add) -> list[str]:
-    """Jobs in topological order, ties broken by name; a cycle is a problem."""
-    ts: TopologicalSorter[str] = TopologicalSorter({j: sorted(d) for j, d in sorted(deps.items())})
-    try:
-        ts.prepare()
-    except CycleError as e:
-        cycle = list(e.args[1])
+    """Jobs in topological order, ties broken by name; every cycle is a problem."""
+    cycles = dependency_cycles(deps)
+    for cycle in cycles:
         add(
             ("jobs", cycle[0]),
-            f"jobs form a cycle: {' -> '.join(reversed(cycle))}",
+            f"jobs form a cycle: {' -> '.join(cycle)}",
             "break the cycle in inputs or after",
         )
+    if cycles:
         return sorted(deps)
+    ts: TopologicalSorter[str] = TopologicalSorter({j: sorted(d) for j, d in sorted(deps.items())})
     order: list[str] = []
+    ts.prepare()
     while ts.is_active():
         ready = sorted(ts.get_ready())
         order.extend(ready)

@@ -156,6 +156,61 @@ def test_cycle_through_inputs_and_after(problems_of: ProblemsOf) -> None:
     assert p.message == "jobs form a cycle: a -> b -> a"
 
 
+def test_every_cycle_is_reported_in_one_run(problems_of: ProblemsOf, tmp_path: Path) -> None:
+    problems = problems_of(
+        """\
+        version: 1
+        name: demo
+        jobs:
+          a: {run: x, hours: 1, after: [a]}
+          b: {run: x, hours: 1, after: [a]}
+          c: {run: x, hours: 1, inputs: [co], outputs: {co: 1GB}}
+          d: {run: x, hours: 1, after: [c]}
+          e: {run: x, hours: 1, after: [f]}
+          f: {run: x, hours: 1, after: [e, d]}
+        """
+    )
+    file = str(tmp_path / "sky.yaml")
+    assert [(p.where, p.message) for p in problems] == [
+        (Where(file, 4, 3, "jobs.a"), "jobs form a cycle: a -> a"),
+        (Where(file, 6, 3, "jobs.c"), "jobs form a cycle: c -> c"),
+        (Where(file, 8, 3, "jobs.e"), "jobs form a cycle: e -> f -> e"),
+    ]
+
+
+def test_one_cycle_per_group_of_jobs_that_wait_for_each_other(problems_of: ProblemsOf) -> None:
+    # b -> c -> b and b -> c -> d -> b share jobs: one group, its shortest cycle from b
+    problems = problems_of(
+        """\
+        version: 1
+        name: demo
+        jobs:
+          b: {run: x, hours: 1, after: [c]}
+          c: {run: x, hours: 1, after: [d, b]}
+          d: {run: x, hours: 1, after: [b]}
+        """
+    )
+    assert [p.message for p in problems] == ["jobs form a cycle: b -> c -> b"]
+
+
+def test_every_cycle_is_reported_beside_schema_problems(problems_of: ProblemsOf) -> None:
+    problems = problems_of(
+        """\
+        version: 1
+        name: demo
+        jobs:
+          a: {run: x, hours: 1, after: [a], memroy: 4}
+          e: {run: x, hours: 1, after: [f]}
+          f: {run: x, hours: 1, after: [e]}
+        """
+    )
+    assert [(p.where.line, p.message) for p in problems] == [
+        (4, "jobs form a cycle: a -> a"),
+        (4, "unknown key 'memroy'"),
+        (5, "jobs form a cycle: e -> f -> e"),
+    ]
+
+
 def test_job_reading_its_own_output_is_a_cycle(problems_of: ProblemsOf) -> None:
     problems = problems_of(
         """\
