@@ -20,12 +20,23 @@ def load_spec_and_catalog(
 ) -> tuple[SkySpec, Catalog]:
     """Read sky.yaml, pick its catalog (--catalog wins over `catalog:`), resolve the spec as
     environment `env` sees it."""
-    from skyplan.spec.envs import env_view
-    from skyplan.spec.load import load_raw_spec
-    from skyplan.spec.resolve import catalog_dir_of, resolve
+    import contextlib
 
-    raw, located = load_raw_spec(spec_path)
-    raw, located = env_view(raw, located, env)
+    from skyplan.errors import InputError
+    from skyplan.spec.envs import env_view
+    from skyplan.spec.load import load_parsed_spec
+    from skyplan.spec.resolve import catalog_dir_of, raise_spec_problems, resolve
+
+    parsed = load_parsed_spec(spec_path)
+    if parsed.problems or parsed.raw is None:
+        # check what did validate against the catalog too, so one run shows every problem
+        partial: Catalog | None = None
+        if parsed.raw is not None and ("catalog",) not in parsed.dropped:
+            # a catalog that does not load: the spec's own problems first, the catalog's later
+            with contextlib.suppress(InputError):
+                partial = load_catalog_option(catalog_dir or catalog_dir_of(parsed.raw, spec_path))
+        raise_spec_problems(parsed, partial)
+    raw, located = env_view(parsed.raw, parsed.located, env)
     catalog = load_catalog_option(catalog_dir or catalog_dir_of(raw, spec_path))
     return resolve(raw, located, catalog), catalog
 

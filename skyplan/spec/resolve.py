@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import NoReturn
 
 from skyplan.catalog.models import Catalog, Peering
 from skyplan.errors import Problem, SpecError, did_you_mean
-from skyplan.spec.load import load_raw_spec
+from skyplan.spec.load import ParsedSpec, load_parsed_spec, sort_problems
 from skyplan.spec.model import (
     Backend,
     Dataset,
@@ -177,17 +178,34 @@ def _job(name: str, job: RawJob, deps: set[str], restriction: Restriction, line:
     )
 
 
-def resolve(raw: RawSpec, located: Located, catalog: Catalog) -> SkySpec:
-    """Resolve a raw spec; SpecError lists every semantic problem at once."""
-    c = _Checker(raw, located, catalog)
+def _catalog_checks(c: _Checker) -> tuple[str, ...]:
+    """The checks of names against the catalog and of the spec's own values; the clouds used."""
     clouds = _check_top(c)
     _check_datasets(c)
     _check_job_regions(c)
+    return clouds
+
+
+def raise_spec_problems(parsed: ParsedSpec, catalog: Catalog | None) -> NoReturn:
+    """Raise the problems of a spec that failed the schema, with what the catalog checks find in
+    the parts of it that did validate (skipped when too little validated, when its `catalog:`
+    is broken, or with no catalog), all in file order."""
+    problems = list(parsed.problems)
+    if parsed.raw is not None and catalog is not None and ("catalog",) not in parsed.dropped:
+        c = _Checker(parsed.raw, parsed.located, catalog)
+        _catalog_checks(c)
+        problems += c.problems
+    raise SpecError(sort_problems(problems))
+
+
+def resolve(raw: RawSpec, located: Located, catalog: Catalog) -> SkySpec:
+    """Resolve a raw spec; SpecError lists every semantic problem at once, in file order."""
+    c = _Checker(raw, located, catalog)
+    clouds = _catalog_checks(c)
     _, deps = check_refs(refs_of_raw(raw), c.add)
     order = job_order(deps, c.add)
     if c.problems:
-        c.problems.sort(key=lambda p: (p.where.line or 0) if p.where else 0)
-        raise SpecError(c.problems)
+        raise SpecError(sort_problems(c.problems))
     job_r, data_r = _restrictions(raw, order)
     readers: dict[str, list[str]] = {}
     for jname in order:
@@ -242,9 +260,18 @@ def catalog_dir_of(raw: RawSpec, spec_path: Path) -> Path | None:
 
 
 def load_spec(path: Path, catalog: Catalog) -> SkySpec:
-    """Load, validate and resolve sky.yaml against a catalog."""
-    raw, located = load_raw_spec(path)
-    return resolve(raw, located, catalog)
+    """Load, validate and resolve sky.yaml against a catalog; SpecError lists every problem."""
+    parsed = load_parsed_spec(path)
+    if parsed.problems or parsed.raw is None:
+        raise_spec_problems(parsed, catalog)
+    return resolve(parsed.raw, parsed.located, catalog)
 
 
-__all__ = ["catalog_dir_of", "describe", "env_name", "load_spec", "resolve"]
+__all__ = [
+    "catalog_dir_of",
+    "describe",
+    "env_name",
+    "load_spec",
+    "raise_spec_problems",
+    "resolve",
+]

@@ -193,28 +193,32 @@ class RawSpec(_Raw):
     jobs: dict[Annotated[str, Field(pattern=ITEM_PATTERN)], RawJob] = Field(min_length=1)
 
 
-def model_fields_at(path: tuple[str | int, ...]) -> tuple[str, ...]:
-    """The keys allowed in the mapping at `path` of the YAML, for 'did you mean' on unknown keys."""
-    model: type[BaseModel] | None
+def model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model of the mapping at `path` of the YAML; None where it is a dict of names, a list
+    or a value."""
     match path:
         case ():
-            model = RawSpec
+            return RawSpec
         case ("policy",):
-            model = RawPolicy
+            return RawPolicy
         case ("backend",) | ("envs", str(), "backend"):
-            model = RawBackend
+            return RawBackend
         case ("envs", str()):
-            model = RawEnv
+            return RawEnv
         case ("envs", str(), "policy"):
-            model = RawPolicy
+            return RawPolicy
         case ("peering", int()):
-            model = RawPeering
+            return RawPeering
         case ("datasets", str()):
-            model = RawDataset
+            return RawDataset
         case ("jobs", str()):
-            model = RawJob
+            return RawJob
         case ("jobs", str(), "resources"):
-            model = RawResources
-        case _:
-            model = None
+            return RawResources
+    return None
+
+
+def model_fields_at(path: tuple[str | int, ...]) -> tuple[str, ...]:
+    """The keys allowed in the mapping at `path` of the YAML, for 'did you mean' on unknown keys."""
+    model = model_at(path)
     return tuple(model.model_fields) if model is not None else ()

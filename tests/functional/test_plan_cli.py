@@ -375,6 +375,37 @@ def test_several_problems_are_printed_together(cli: Cli, work: Path, write: Writ
     ]
 
 
+def test_schema_problems_come_with_catalog_and_region_problems(
+    cli: Cli, work: Path, write: Write
+) -> None:
+    spec = write(
+        "sky.yaml",
+        """\
+        version: 1
+        name: demo
+        clouds: [aws, gpc]
+        jobs:
+          a:
+            run: x
+            hours: 1
+            resources: {memroy: 4}
+            regions: ["aws-eu-west-1"]
+        """,
+    )
+    proc = cli("plan", spec, "-o", "out", cwd=work)
+    _assert_clean_error(proc, 2)
+    assert proc.stderr.splitlines() == [
+        "error: 3 problems found:",
+        f"{spec}:3:15: clouds[1]: unknown cloud 'gpc'",
+        "  To fix: did you mean 'gcp'?",
+        f"{spec}:8:17: jobs.a.resources.memroy: unknown key 'memroy'",
+        "  To fix: did you mean 'memory'?",
+        f"{spec}:9:15: jobs.a.regions[0]: malformed region 'aws-eu-west-1'",
+        "  To fix: write it as cloud:region or cloud:*, e.g. aws:eu-west-1",
+    ]
+    assert list(work.iterdir()) == []
+
+
 def test_debug_env_shows_the_traceback(cli: Cli, work: Path, write: Write) -> None:
     spec = write("sky.yaml", "version: 2\nname: demo\njobs:\n  a: {run: x, hours: 1}\n")
     proc = cli("plan", spec, cwd=work, env={"SKYPLAN_DEBUG": "1"})

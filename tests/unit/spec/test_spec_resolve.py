@@ -554,3 +554,90 @@ def test_unreadable_parts_give_no_made_up_reference_problems(problems_of: Proble
         (6, "input should be a valid tuple"),
         (6, "unknown job 'zz'"),
     ]
+
+
+def test_schema_problems_do_not_hide_catalog_names_or_malformed_regions(
+    problems_of: ProblemsOf, pos: Pos, tmp_path: Path
+) -> None:
+    text = """\
+        version: 1
+        name: demo
+        clouds: [aws, gpc]
+        jobs:
+          a:
+            run: x
+            hours: 1
+            resources: {cpus: 2, memroy: 4}
+            regions: ["aws-eu-west-1"]
+        """
+    problems = problems_of(text)
+    assert [(p.where, p.message, p.hint) for p in problems] == [
+        (
+            _where(tmp_path, text, pos, "gpc", "clouds[1]"),
+            "unknown cloud 'gpc'",
+            "did you mean 'gcp'?",
+        ),
+        (
+            _where(tmp_path, text, pos, "memroy", "jobs.a.resources.memroy"),
+            "unknown key 'memroy'",
+            "did you mean 'memory'?",
+        ),
+        (
+            _where(tmp_path, text, pos, '"aws-eu-west-1"', "jobs.a.regions[0]"),
+            "malformed region 'aws-eu-west-1'",
+            "write it as cloud:region or cloud:*, e.g. aws:eu-west-1",
+        ),
+    ]
+
+
+def test_catalog_checks_skip_only_the_broken_parts(problems_of: ProblemsOf) -> None:
+    # broken: a's hours, b as a whole, d's location, the list policy.avoid (an item is not a
+    # string) and the name of job `Bad job`; every other name is still checked
+    problems = problems_of(
+        """\
+        version: 2
+        name: demo
+        policy: {jurisdictions: [eu], avoid: [azre, 3]}
+        datasets:
+          d: {size: 1, location: [aws], jurisdictions: [EUU]}
+          e: {size: x, location: "aws:eu-wset-1"}
+        jobs:
+          a: {run: x, hours: -1, regions: ["gcp:europe-west44"], inputs: [d, e]}
+          b: just a string
+          Bad job: {run: x, hours: 1, regions: ["aws:nowhere"]}
+          c: {run: x, hours: 1, resources: {accelerators: "h100:1", spot: maybe}, regions: [gcp]}
+        """
+    )
+    assert [(p.where.line, p.message) for p in problems] == [
+        (1, "unsupported version"),
+        (3, "no region carries jurisdiction 'eu'"),
+        (3, "input should be a valid string"),
+        (5, "input should be a valid string"),
+        (6, "expected a size like 2TB, 500GB or 64GiB, got 'x'"),
+        (6, "unknown region 'aws:eu-wset-1'"),
+        (8, "hours must be a positive number, got -1"),
+        (8, "unknown region 'gcp:europe-west44'"),
+        (9, "input should be a valid dictionary or instance of RawJob"),
+        (10, "invalid name 'Bad job'"),
+        (11, "input should be a valid boolean, unable to interpret input"),
+        (11, "malformed region 'gcp'"),
+    ]
+
+
+def test_no_catalog_checks_when_the_spec_names_a_broken_catalog(
+    problems_of: ProblemsOf,
+) -> None:
+    problems = problems_of(
+        """\
+        version: 1
+        name: demo
+        catalog: [prices]
+        clouds: [gpc]
+        jobs:
+          a: {run: x, hours: 1, memroy: 4}
+        """
+    )
+    assert [(p.where.line, p.message) for p in problems] == [
+        (3, "input should be a valid string"),
+        (6, "unknown key 'memroy'"),
+    ]
