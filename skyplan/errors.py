@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
-def did_you_mean(word: str, options: Iterable[object]) -> str | None:
-    """'did you mean X?' for the closest of `options`, or None when nothing is close.
+def did_you_mean(word: str, options: Iterable[object], n: int = 1) -> str | None:
+    """'did you mean X?' for the closest of `options` (up to `n` of them, closest first:
+    'did you mean X, Y or Z?'), or None when nothing is close.
 
     Case is ignored when matching (`eu` -> 'EU', `a101` -> 'A100') and the option is named in
     its own spelling; among options that differ only in case, the first in sorted order wins."""
@@ -18,8 +19,11 @@ def did_you_mean(word: str, options: Iterable[object]) -> str | None:
     folded = str(word).casefold()
     if folded in by_folded and by_folded[folded] != str(word):
         return f"did you mean {by_folded[folded]!r}?"
-    close = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
-    return f"did you mean {by_folded[close[0]]!r}?" if close else None
+    close = [by_folded[c] for c in difflib.get_close_matches(folded, list(by_folded), n, 0.6)]
+    if not close:
+        return None
+    named = ", ".join(map(repr, close[:-1])) + (" or " if len(close) > 1 else "") + repr(close[-1])
+    return f"did you mean {named}?"
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,18 @@ def _job_reason(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], job:
     fitting = [o for o in catalog.offerings if fits(o, job)]
     if not fitting:
         accel = f" with {job.accelerator}" if job.accelerator else ""
-        known = ", ".join(catalog.accelerators)
-        extra = f" (accelerators in the catalog: {known})" if job.accelerator else ""
+        extra = ""
+        if job.accelerator:  # a name no offering has is an input error before the solve
+            name = job.accelerator.casefold()
+            most = max(
+                (
+                    o.accelerator_count
+                    for o in catalog.offerings
+                    if o.accelerator.casefold() == name
+                ),
+                default=0,
+            )
+            extra = f" (the most {job.accelerator} on one machine: {most})"
         return f"job {job.name}: no offering in the catalog{accel} fits ({_needs(job)}){extra}"
     left = sorted({o.region_key for o in fitting})
     for rule_name, rule in _rules_job_first(spec, job):

@@ -138,6 +138,23 @@ def _check_job_regions(c: _Checker) -> None:
             c.region(("jobs", jname, "regions", i), pattern, wildcard=True)
 
 
+def _check_accelerators(c: _Checker) -> None:
+    """Each job asks for an accelerator some offering of the catalog has (names compare without
+    case, as the solver matches them); a name no offering has is a typo, not infeasibility."""
+    known = {name.casefold() for name in c.cat.accelerators}
+    for jname, job in c.raw.jobs.items():
+        accel = job.resources.accelerators
+        if accel is None or accel[0].casefold() in known:
+            continue
+        listed = ", ".join(c.cat.accelerators) or "none"
+        c.add(
+            ("jobs", jname, "resources", "accelerators"),
+            f"no offering in the catalog has accelerator {accel[0]!r}",
+            did_you_mean(accel[0], c.cat.accelerators, n=3)
+            or f"accelerators in the catalog: {listed} (see `skyplan catalog offerings`)",
+        )
+
+
 def _restrictions(
     raw: RawSpec, order: list[str]
 ) -> tuple[dict[str, Restriction], dict[str, Restriction]]:
@@ -183,6 +200,7 @@ def _catalog_checks(c: _Checker) -> tuple[str, ...]:
     clouds = _check_top(c)
     _check_datasets(c)
     _check_job_regions(c)
+    _check_accelerators(c)
     return clouds
 
 

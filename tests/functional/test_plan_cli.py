@@ -406,6 +406,22 @@ def test_schema_problems_come_with_catalog_and_region_problems(
     assert list(work.iterdir()) == []
 
 
+def test_mistyped_accelerator_is_invalid_input(cli: Cli, work: Path, write: Write) -> None:
+    spec = write(
+        "sky.yaml",
+        "version: 1\nname: demo\njobs:\n"
+        '  a: {run: x, hours: 1, resources: {accelerators: "a101:1"}}\n',
+    )
+    proc = cli("plan", spec, "-o", "out", cwd=work)
+    _assert_clean_error(proc, 2)
+    assert proc.stderr == (
+        f"error: {spec}:4:37: jobs.a.resources.accelerators: "
+        "no offering in the catalog has accelerator 'a101'\n"
+        "  To fix: did you mean 'A10', 'A10G' or 'A100'?\n"
+    )
+    assert list(work.iterdir()) == []
+
+
 def test_debug_env_shows_the_traceback(cli: Cli, work: Path, write: Write) -> None:
     spec = write("sky.yaml", "version: 2\nname: demo\njobs:\n  a: {run: x, hours: 1}\n")
     proc = cli("plan", spec, cwd=work, env={"SKYPLAN_DEBUG": "1"})
@@ -514,15 +530,14 @@ def test_infeasible_data_jurisdiction_against_policy_avoid_names_the_policy(
 def test_infeasible_no_offering_fits(cli: Cli, work: Path, write: Write) -> None:
     spec = write(
         "sky.yaml",
-        "version: 1\nname: b200\njobs:\n"
-        "  big: {run: x, hours: 1, resources: {accelerators: B200:8, cpus: 4, memory: 8}}\n",
+        "version: 1\nname: h100\njobs:\n"
+        "  big: {run: x, hours: 1, resources: {accelerators: H100:16, cpus: 4, memory: 8}}\n",
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
     error = _assert_clean_error(proc, 3)
     assert error.startswith(
-        f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with B200 fits "
-        "(4 vCPUs, 8 GiB, 8x B200) (accelerators in the catalog: A10, A100, A100-80GB, A10G, "
-        "H100, L4, T4, V100)\n"
+        f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with H100 fits "
+        "(4 vCPUs, 8 GiB, 16x H100) (the most H100 on one machine: 8)\n"
     )
     assert list(work.iterdir()) == []
 
@@ -530,13 +545,14 @@ def test_infeasible_no_offering_fits(cli: Cli, work: Path, write: Write) -> None
 def test_infeasible_no_offering_fits_without_memory(cli: Cli, work: Path, write: Write) -> None:
     spec = write(
         "sky.yaml",
-        "version: 1\nname: b200\njobs:\n"
-        "  big: {run: x, hours: 1, resources: {accelerators: B200:8}}\n",
+        "version: 1\nname: h100\njobs:\n"
+        "  big: {run: x, hours: 1, resources: {accelerators: h100:9}}\n",
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
     error = _assert_clean_error(proc, 3)
     assert error.startswith(
-        f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with B200 fits"
+        f"error: {spec}:4: jobs.big: no plan: job big: no offering in the catalog with h100 fits "
+        "(9x h100) (the most h100 on one machine: 8)\n"
     )
 
 

@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from skyplan.catalog.models import Catalog, EgressRate, Offering, Quota, Region
-from skyplan.errors import InfeasibleError
+from skyplan.errors import InfeasibleError, SpecError
 from skyplan.plan import Plan, plan_to_json
 from skyplan.solver.costs import transfers_for
 from skyplan.solver.solve import solve
@@ -178,6 +178,9 @@ def specs(draw: st.DrawFn, catalog: Catalog) -> dict[str, Any]:
     keys = [r.key for r in catalog.regions]
     all_tags = sorted({t for r in catalog.regions for t in r.tags})
     clouds = list(catalog.clouds)
+    # only accelerators some offering has: a name none has is a spec error (unit-tested apart)
+    offered = {name.casefold() for name in catalog.accelerators}
+    asks = [a for a in ACCEL_ASKS if a.partition(":")[0].casefold() in offered]
     d: dict[str, Any] = {"version": 1, "name": "prop"}
     if sometimes(draw, 4):
         d["clouds"] = draw(st.lists(st.sampled_from(clouds), min_size=1, unique=True))
@@ -227,8 +230,8 @@ def specs(draw: st.DrawFn, catalog: Catalog) -> dict[str, Any]:
             res["cpus"] = draw(st.sampled_from((1, 2, 4, 8)))
         if sometimes(draw, 3):
             res["memory"] = draw(st.sampled_from(MEMORIES))
-        if sometimes(draw, 8):
-            res["accelerators"] = draw(st.sampled_from(ACCEL_ASKS))
+        if asks and sometimes(draw, 8):
+            res["accelerators"] = draw(st.sampled_from(asks))
         if sometimes(draw, 3):
             res["spot"] = True
         if res:
@@ -904,9 +907,18 @@ def _write_catalog(cat: Catalog, folder: Path) -> None:
 
 def test_no_fitting_offering_without_memory_is_infeasible() -> None:
     cat = small_catalog()
-    d = spec_dict({"a": {"run": "a", "hours": 1, "resources": {"accelerators": "A100:1"}}})
+    gpu = _offering(cat.regions[0].key, "gpu-a100", "3", accel="A100", count=1)
+    cat = replace(cat, offerings=(*cat.offerings, gpu))
+    d = spec_dict({"a": {"run": "a", "hours": 1, "resources": {"accelerators": "A100:2"}}})
     with pytest.raises(InfeasibleError, match="no offering"):
         solve(load(d, cat), cat)
+
+
+def test_accelerator_no_offering_has_is_a_spec_error_not_infeasible() -> None:
+    cat = small_catalog()  # CPU machines only
+    d = spec_dict({"a": {"run": "a", "hours": 1, "resources": {"accelerators": "A100:1"}}})
+    with pytest.raises(SpecError, match="no offering in the catalog has accelerator 'A100'"):
+        load(d, cat)
 
 
 def test_gpu_quota_pruning_respects_accelerator_names() -> None:

@@ -641,3 +641,46 @@ def test_no_catalog_checks_when_the_spec_names_a_broken_catalog(
         (3, "input should be a valid string"),
         (6, "unknown key 'memroy'"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("accelerators", "hint"),
+    [
+        ('"A101:1"', "did you mean 'A10', 'A10G' or 'A100'?"),
+        ("{h10: 2}", "did you mean 'H100' or 'A10'?"),
+        ('"B200:8"', None),
+    ],
+)
+def test_accelerator_no_offering_has_is_invalid_input(
+    problems_of: ProblemsOf, pos: Pos, tmp_path: Path, accelerators: str, hint: str | None
+) -> None:
+    text = f"""\
+        version: 1
+        name: demo
+        jobs:
+          a:
+            run: x
+            hours: 1
+            resources: {{accelerators: {accelerators}}}
+        """
+    (p,) = problems_of(text)
+    assert p.where == _where(tmp_path, text, pos, "accelerators", "jobs.a.resources.accelerators")
+    name = accelerators.strip('"{').split(":")[0]
+    assert p.message == f"no offering in the catalog has accelerator {name!r}"
+    assert p.hint == (
+        hint
+        or "accelerators in the catalog: A10, A100, A100-80GB, A10G, H100, L4, T4, V100 "
+        "(see `skyplan catalog offerings`)"
+    )
+
+
+def test_accelerator_names_are_matched_without_case(resolve_ok: Callable[[str], object]) -> None:
+    spec = resolve_ok(
+        """\
+        version: 1
+        name: demo
+        jobs:
+          a: {run: x, hours: 1, resources: {accelerators: "h100:1"}}
+        """
+    )
+    assert spec.jobs[0].accelerator == "h100"  # type: ignore[attr-defined]
