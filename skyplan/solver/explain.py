@@ -3,7 +3,7 @@ and each job's runner-up region."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,7 @@ from skyplan.catalog.models import Catalog, Offering
 from skyplan.errors import Where
 from skyplan.plan import Plan
 from skyplan.solver.blocked import Block
-from skyplan.solver.candidates import Option, RegionRule, build_candidates, fits, region_rules
+from skyplan.solver.candidates import Option, build_candidates, fits, region_rules
 from skyplan.solver.costs import transfers_for
 from skyplan.spec.model import Job, SkySpec
 from skyplan.units import fmt_usd
@@ -34,19 +34,15 @@ def _names(keys: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
-def _rules_job_first(spec: SkySpec, job: Job) -> list[RegionRule]:
-    """The region rules with the job's own (its regions, its data's jurisdictions) first."""
-    # In this order the rule that empties the set is the one at odds with what the job asked
-    # for, instead of the job's allow-list taking the blame for everything a policy removed.
-    spec_wide = {
-        name for name, _ in region_rules(spec, replace(job, regions=None, restriction=frozenset()))
-    }
-    rules = region_rules(spec, job)
-    return [r for r in rules if r[0] not in spec_wide] + [r for r in rules if r[0] in spec_wide]
+def _job_reason(
+    spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], job: Job
+) -> tuple[str, list[str]]:
+    """One line saying which rule removed the last region of `job`, and the steps before it.
 
-
-def _job_reason(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], job: Job) -> str:
-    """One line saying which rule removed the last region of `job`."""
+    The rules apply in the order a user reads them (clouds, policy.avoid, policy.jurisdictions,
+    the job's regions, its data's jurisdictions), each to the regions the earlier ones left: the
+    rule that empties the set is the culprit, and each earlier rule that removed any is a step
+    naming only those it removed."""
     fitting = [o for o in catalog.offerings if fits(o, job)]
     if not fitting:
         accel = f" with {job.accelerator}" if job.accelerator else ""
@@ -62,33 +58,51 @@ def _job_reason(spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], job:
                 default=0,
             )
             extra = f" (the most {job.accelerator} on one machine: {most})"
-        return f"job {job.name}: no offering in the catalog{accel} fits ({_needs(job)}){extra}"
+        return f"job {job.name}: no offering in the catalog{accel} fits ({_needs(job)}){extra}", []
     left = sorted({o.region_key for o in fitting})
-    for rule_name, rule in _rules_job_first(spec, job):
+    steps: list[str] = []
+    for rule_name, rule in region_rules(spec, job):
         kept = [k for k in left if rule(catalog.region_by_key[k])]
         if not kept:
-            return (
+            line = (
                 f"job {job.name} lost its last region to {rule_name}: it ruled out {_names(left)}"
             )
+            if steps:  # earlier rules took regions too: show the way there, rule by rule
+                fit = _count(sorted({o.region_key for o in fitting}))
+                head = f"rule by rule, from the {fit} with an offering that fits ({_needs(job)}):"
+                last = f"- {rule_name} ruled out the other {_count(left)} (none left)"
+                steps = [head, *steps, last]
+            return line, steps
+        if len(kept) < len(left):
+            removed = sorted(set(left) - set(kept))
+            steps.append(f"- {rule_name} ruled out {_names(removed)} ({_count(kept)} left)")
         left = kept
     hits = sorted(
         {b.describe() for b in blocked for o in fitting if o.region_key in left and b.covers(o)}
     )
-    return f"job {job.name}: every allowed offering is blocked by failed applies: {_names(hits)}"
+    line = f"job {job.name}: every allowed offering is blocked by failed applies: {_names(hits)}"
+    return line, []
+
+
+def _count(keys: list[str]) -> str:
+    return f"{len(keys)} region{'s' if len(keys) != 1 else ''}"
 
 
 def explain_no_region(
     spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], jobs: list[Job]
 ) -> dict[str, Any]:
     """Message and hint for jobs left with no allowed offering."""
-    lines = [_job_reason(spec, catalog, blocked, j) for j in jobs]
-    head = "no plan: " + (
-        lines[0] if len(lines) == 1 else f"{len(lines)} jobs have no allowed region"
-    )
-    body = "" if len(lines) == 1 else "\n" + "\n".join(f"  - {line}" for line in lines)
+    reasons = [_job_reason(spec, catalog, blocked, j) for j in jobs]
+    if len(reasons) == 1:
+        line, steps = reasons[0]
+        message = "no plan: " + line + "".join(f"\n  {step}" for step in steps)
+    else:
+        message = f"no plan: {len(reasons)} jobs have no allowed region" + "".join(
+            f"\n  - {line}" + "".join(f"\n    {step}" for step in steps) for line, steps in reasons
+        )
     first = jobs[0]
     return {
-        "message": head + body,
+        "message": message,
         "where": Where(spec.source, first.line, field=f"jobs.{first.name}"),
         "hint": "relax that rule (policies and jurisdictions are never relaxed for you), "
         "ask for less, or add offerings with --catalog",

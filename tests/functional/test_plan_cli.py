@@ -499,8 +499,42 @@ def test_infeasible_job_regions_excluded_by_policy_names_the_policy(
     )
     proc = cli("plan", spec, "-o", "out", cwd=work)
     error = _assert_clean_error(proc, 3)
-    assert "job only" in error
-    assert rule in error.splitlines()[0]
+    lines = error.splitlines()
+    # in the order a user reads the rules: the policy took the region the job names, and the
+    # job's own list took the rest, so the list is the culprit and the policy a step before it
+    assert lines[0].startswith(
+        f"error: {spec}:5: jobs.only: no plan: job only lost its last region to "
+        "jobs.only.regions: [aws:us-east-1]: it ruled out "
+    )
+    assert "aws:us-east-1" not in lines[0].split("it ruled out ")[1]
+    assert lines[1].startswith("  rule by rule, from the ")
+    assert any(line.startswith(f"  - {rule}: ") for line in lines)
+    assert lines[-2].startswith("  - jobs.only.regions: [aws:us-east-1] ruled out the other ")
+
+
+def test_infeasible_explains_rule_by_rule_in_spec_order(
+    cli: Cli, work: Path, write: Write, tiny_catalog: Path
+) -> None:
+    # `clouds` already took gcp: the job's regions are blamed for the aws regions alone
+    spec = write(
+        "sky.yaml",
+        """\
+        version: 1
+        name: nowhere
+        clouds: [aws]
+        jobs:
+          only: {run: x, hours: 1, regions: ["gcp:europe-west3"]}
+        """,
+    )
+    proc = cli("plan", spec, "--catalog", tiny_catalog, "-o", "out", cwd=work)
+    error = _assert_clean_error(proc, 3)
+    assert error.splitlines()[:4] == [
+        f"error: {spec}:5: jobs.only: no plan: job only lost its last region to "
+        "jobs.only.regions: [gcp:europe-west3]: it ruled out aws:eu-west-1, aws:us-east-1",
+        "  rule by rule, from the 3 regions with an offering that fits (any size):",
+        "  - clouds: [aws] ruled out gcp:europe-west3 (2 regions left)",
+        "  - jobs.only.regions: [gcp:europe-west3] ruled out the other 2 regions (none left)",
+    ]
 
 
 def test_infeasible_data_jurisdiction_against_policy_avoid_names_the_policy(
