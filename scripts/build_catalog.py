@@ -94,7 +94,8 @@ SOURCES: dict[str, dict] = {
     },
     SRC_AWS_2026: {
         "description": "AWS us-east-1 on-demand Linux list prices (USD/hour); preferred over "
-        f"{SRC_AWS_2024} for us-east-1; no spot prices",
+        f"{SRC_AWS_2024} for us-east-1, and the only source of the g6 and gr6 (L4) and g6e "
+        "(L40S) families, which the 2024 snapshot predates; no spot prices",
         "origin": "generated on-demand price table of the public Karpenter AWS provider; specs "
         "from the Kubernetes cluster-autoscaler AWS instance tables",
         "date": "2026-07-20",
@@ -165,6 +166,10 @@ _ONE = {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1}
 AWS_GPUS: dict[str, tuple[str, dict[str, int]]] = {
     "g4dn": ("T4", {**_ONE, "12xlarge": 4}),
     "g5": ("A10G", {**_ONE, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+    # g6/gr6/g6e rows exist only in the 2026 us-east-1 file (the 2024 snapshot predates them)
+    "g6": ("L4", {**_ONE, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+    "gr6": ("L4", {"4xlarge": 1, "8xlarge": 1}),
+    "g6e": ("L40S", {**_ONE, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
     "p3": ("V100", {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
     "p4d": ("A100", {"24xlarge": 8}),
     "p4de": ("A100-80GB", {"24xlarge": 8}),

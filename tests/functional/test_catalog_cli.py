@@ -118,7 +118,7 @@ def test_regions_with_tiny_catalog(cli: Cli, work: Path, tiny_catalog: Path) -> 
         (
             ("catalog", "offerings", "--accelerator", "B200"),
             "error: no offering has accelerator 'B200'\n  To fix: accelerators in the catalog: "
-            "A10, A100, A100-80GB, A10G, H100, L4, T4, V100\n",
+            "A10, A100, A100-80GB, A10G, H100, L4, L40S, T4, V100\n",
         ),
         (
             ("catalog", "offerings", "--min-memory", "5XB"),

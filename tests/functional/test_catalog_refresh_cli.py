@@ -200,7 +200,7 @@ def test_aws_quotas_skip_an_opt_in_region_not_enabled(
         result.stderr
     )
     assert result.stdout == (
-        f"Wrote {refreshed / 'quotas.csv'}: 7 limits (1 region skipped: not enabled)\n"
+        f"Wrote {refreshed / 'quotas.csv'}: 9 limits (1 region skipped: not enabled)\n"
     )
     aws.assert_done()
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 AWS_MAIN = frozenset({"m6i", "m7i", "c6i", "c7i", "r6i", "r7i"})
 # m5/c5/r5 are kept only in a region that has neither newer generation of the same kind.
 AWS_FALLBACK = {"m5": ("m6i", "m7i"), "c5": ("c6i", "c7i"), "r5": ("r6i", "r7i")}
-AWS_GPU_FAMILIES = frozenset({"g4dn", "g5", "p3", "p4d", "p4de", "p5"})
+AWS_GPU_FAMILIES = frozenset({"g4dn", "g5", "g6", "gr6", "g6e", "p3", "p4d", "p4de", "p5"})
 AWS_FAMILIES = AWS_MAIN | frozenset(AWS_FALLBACK) | AWS_GPU_FAMILIES
 # EC2 filters take wildcards: one pattern per family ("m6i.*") keeps the listings short.
 AWS_TYPE_PATTERNS = tuple(sorted(f"{f}.*" for f in AWS_FAMILIES))
@@ -46,6 +46,8 @@ AWS_QUOTA_NAMES = {
 AWS_GPU_QUOTAS: dict[str, tuple[str, int]] = {
     "T4": (AWS_QUOTA_G, 4),
     "A10G": (AWS_QUOTA_G, 4),
+    "L4": (AWS_QUOTA_G, 4),  # g6.xlarge
+    "L40S": (AWS_QUOTA_G, 4),  # g6e.xlarge
     "V100": (AWS_QUOTA_P, 8),
     "A100": (AWS_QUOTA_P, 12),
     "A100-80GB": (AWS_QUOTA_P, 12),

@@ -90,6 +90,54 @@ def test_accelerators_present(cat: Catalog, accel: str) -> None:
     assert any(o.accelerator == accel and o.accelerator_count >= 1 for o in cat.offerings)
 
 
+@pytest.mark.parametrize(
+    ("cloud", "accel"),
+    [(c, a) for c in ("aws", "gcp", "azure") for a in ("T4", "V100", "A100", "A100-80GB", "H100")]
+    + [("aws", "A10G"), ("aws", "L4"), ("gcp", "L4"), ("azure", "A10")],
+)
+def test_each_cloud_ships_its_mainstream_gpus(cat: Catalog, cloud: str, accel: str) -> None:
+    assert any(o.cloud == cloud and o.accelerator == accel for o in cat.offerings)
+
+
+def test_aws_l4_and_l40s_come_from_the_2026_us_east_1_prices(cat: Catalog) -> None:
+    # the 2024 snapshot predates g6, gr6 and g6e: us-east-1 is the only region with prices
+    rows = {r["instance_type"]: r for r in _csv("offerings.csv") if r["cloud"] == "aws"}
+    families = {t.split(".")[0] for t, r in rows.items() if r["accelerator"] in ("L4", "L40S")}
+    assert families == {"g6", "gr6", "g6e"}
+    g6 = rows["g6.xlarge"]
+    assert (g6["region"], g6["vcpus"], g6["memory_gib"]) == ("us-east-1", "4", "16")
+    assert (g6["accelerator"], g6["accelerator_count"], g6["price_usd_hour"]) == (
+        "L4",
+        "1",
+        "0.8048",
+    )
+    assert g6["source"] == "aws-karpenter-us-east-1-2026-07-20"
+    counts = {t: int(r["accelerator_count"]) for t, r in rows.items() if t.startswith("g6.")}
+    assert counts["g6.12xlarge"] == counts["g6.24xlarge"] == 4
+    assert counts["g6.48xlarge"] == 8
+    assert rows["g6e.48xlarge"]["accelerator"] == "L40S"
+    assert rows["gr6.4xlarge"]["accelerator"] == "L4"
+    assert (
+        "g6" in json.loads((DATA / "metadata.json").read_text(encoding="utf-8"))["families"]["aws"]
+    )
+
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "prices").is_dir(), reason="no shared reference data here")
+def test_the_build_script_rebuilds_the_embedded_catalog_byte_for_byte(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[3] / "scripts" / "build_catalog.py"
+    out = tmp_path / "catalog"
+    cmd = [sys.executable, str(script), "--shared", str(SHARED), "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    for name in ("offerings.csv", "regions.csv", "egress.csv", "metadata.json"):
+        assert (out / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
 @pytest.mark.parametrize("accel", ["T4", "V100"])
 def test_gcp_n1_hosts_with_attached_gpus(cat: Catalog, accel: str) -> None:
     n1 = [

@@ -669,7 +669,7 @@ def test_accelerator_no_offering_has_is_invalid_input(
     assert p.message == f"no offering in the catalog has accelerator {name!r}"
     assert p.hint == (
         hint
-        or "accelerators in the catalog: A10, A100, A100-80GB, A10G, H100, L4, T4, V100 "
+        or "accelerators in the catalog: A10, A100, A100-80GB, A10G, H100, L4, L40S, T4, V100 "
         "(see `skyplan catalog offerings`)"
     )
 

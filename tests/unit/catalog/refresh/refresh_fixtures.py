@@ -27,7 +27,7 @@ from botocore.stub import ANY, Stubber
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONTINENTS = {"eu-west-1": "europe", "eu-central-1": "europe", "us-east-1": "north-america"}
 FAMILIES = ("m6i", "m7i", "c6i", "c7i", "r6i", "r7i", "m5", "c5", "r5")
-FAMILIES += ("g4dn", "g5", "p3", "p4d", "p4de", "p5")
+FAMILIES += ("g4dn", "g5", "g6", "gr6", "g6e", "p3", "p4d", "p4de", "p5")
 PATTERNS = [{"Name": "instance-type", "Values": sorted(f"{f}.*" for f in FAMILIES)}]
 
 # --- AWS --------------------------------------------------------------------------------------

@@ -115,6 +115,8 @@ def test_aws_quotas_applied_default_and_failing_region() -> None:
         "vcpus": 160,
         "gpus:T4": 0,
         "gpus:A10G": 0,
+        "gpus:L4": 0,
+        "gpus:L40S": 0,
         "gpus:V100": 12,
         "gpus:A100": 8,
         "gpus:A100-80GB": 8,
