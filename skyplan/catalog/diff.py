@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from skyplan.catalog.cells import Num
 from skyplan.catalog.models import Catalog, Offering
 
 STALE_AFTER_DAYS = 30
@@ -117,12 +118,18 @@ def diff_catalogs(old: Catalog, new: Catalog, clouds: tuple[str, ...] = ()) -> C
     return CatalogDiff(tuple(changed), tuple(added), tuple(removed))
 
 
-def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.4f}"
+def _money(value: Decimal | None) -> Num:
+    return Num("" if value is None else f"{value:.4f}", value)
 
 
 def _signed(value: Decimal) -> str:
     return f"{value:+.4f}"
+
+
+def _spot_change(c: PriceChange) -> Num:
+    if c.kind != "changed" or (c.old_spot is None and c.new_spot is None):
+        return Num("", None)
+    return Num(c.spot_change, c.spot_delta)
 
 
 def diff_rows(d: CatalogDiff, with_added_removed: bool = False) -> list[dict[str, str]]:
@@ -138,11 +145,13 @@ def diff_rows(d: CatalogDiff, with_added_removed: bool = False) -> list[dict[str
             "kind": c.kind,
             "old $/h": _money(c.old_price),
             "new $/h": _money(c.new_price),
-            "change": _signed(c.delta) if c.kind == "changed" else "",
-            "%": f"{c.percent:+.1f}%" if c.percent is not None else "",
+            "change": Num(_signed(c.delta), c.delta) if c.kind == "changed" else Num("", None),
+            "%": Num(f"{c.percent:+.1f}%", round(c.percent, 1))
+            if c.percent is not None
+            else Num("", None),
             "old spot": _money(c.old_spot),
             "new spot": _money(c.new_spot),
-            "spot change": c.spot_change if c.kind == "changed" else "",
+            "spot change": _spot_change(c),
         }
         for c in rows
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from skyplan.catalog.cells import Num
 from skyplan.catalog.models import CONTINENTS, Catalog, Offering
 from skyplan.errors import InputError, did_you_mean
 from skyplan.units import UnitError, memory_gib, parse_accelerators
@@ -106,11 +107,13 @@ def query_offerings(cat: Catalog, q: OfferingQuery) -> list[dict[str, str]]:
             "cloud": o.cloud,
             "region": o.region,
             "instance": o.instance_type,
-            "vCPUs": str(o.vcpus),
-            "GiB": f"{o.memory_gib.normalize():f}",
+            "vCPUs": Num(str(o.vcpus), o.vcpus),
+            "GiB": Num(f"{o.memory_gib.normalize():f}", o.memory_gib),
             "accelerator": f"{o.accelerator}:{o.accelerator_count}" if o.accelerator else "",
-            "$/h": f"{o.price:.4f}",
-            "spot $/h": f"{o.spot_price:.4f}" if o.spot_price is not None else "",
+            "$/h": Num(f"{o.price:.4f}", o.price),
+            "spot $/h": Num(f"{o.spot_price:.4f}", o.spot_price)
+            if o.spot_price is not None
+            else Num("", None),
         }
         for o in found
     ]
@@ -133,7 +136,7 @@ def query_regions(
             "country": r.country,
             "jurisdictions": ";".join(sorted(r.tags)),
             "continent": r.continent,
-            "offerings": str(counts.get(r.key, 0)),
+            "offerings": Num(str(counts.get(r.key, 0)), counts.get(r.key, 0)),
         }
         for r in cat.regions
         if (not clouds or r.cloud in clouds)

@@ -69,11 +69,15 @@ def regions(
 
 
 def show_rows(rows: list[dict[str, str]], total: int, fmt: Format, noun: str) -> None:
-    """Rows as a table, markdown or JSON; `total` is how many matched before any limit."""
+    """Rows as a table, markdown or JSON (numbers as JSON numbers, empty ones as null); `total`
+    is how many matched before any limit."""
     if fmt is Format.json:
         import json
 
-        typer.echo(json.dumps(rows, indent=2))
+        from skyplan.catalog.cells import json_value
+
+        data = [{k: json_value(v) for k, v in row.items()} for row in rows]
+        typer.echo(json.dumps(data, indent=2))
         return
     if not rows:
         typer.echo(f"No {noun}s match.")

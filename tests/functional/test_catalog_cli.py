@@ -44,7 +44,42 @@ def test_offerings_h100_in_eu_cheapest_first(cli: Cli, work: Path) -> None:
     assert len(body) == shown
     first = rows[0]
     assert first["instance"] in body[0] and first["region"] in body[0]
-    assert first["$/h"] in body[0]
+    assert f"{first['$/h']:.4f}" in body[0]
+    for row in rows:  # numbers are JSON numbers, not strings
+        assert isinstance(row["vCPUs"], int) and isinstance(row["GiB"], int | float)
+        assert isinstance(row["$/h"], int | float)
+        assert row["spot $/h"] is None or isinstance(row["spot $/h"], int | float)
+
+
+def test_offerings_json_keeps_exact_prices_and_null_spot(
+    cli: Cli, work: Path, tiny_catalog: Path
+) -> None:
+    proc = cli(
+        "catalog", "offerings", "--catalog", tiny_catalog, "--cloud", "aws", "-f", "json", cwd=work
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [
+        {
+            "cloud": "aws",
+            "region": "us-east-1",
+            "instance": "m.large",
+            "vCPUs": 2,
+            "GiB": 8,
+            "accelerator": "",
+            "$/h": 0.05,
+            "spot $/h": None,
+        },
+        {
+            "cloud": "aws",
+            "region": "eu-west-1",
+            "instance": "m.large",
+            "vCPUs": 2,
+            "GiB": 8,
+            "accelerator": "",
+            "$/h": 0.1,
+            "spot $/h": 0.03,
+        },
+    ]
 
 
 def test_offerings_limit_and_markdown(cli: Cli, work: Path) -> None:
@@ -81,6 +116,7 @@ def test_regions_gcp_only(cli: Cli, work: Path) -> None:
     rows = json.loads(as_json.stdout)
     assert rows
     assert {r["cloud"] for r in rows} == {"gcp"}
+    assert all(isinstance(r["offerings"], int) for r in rows)
     assert "europe-west4" in {r["region"] for r in rows}
 
     table = cli("catalog", "regions", "--cloud", "gcp", cwd=work)
@@ -94,8 +130,8 @@ def test_regions_with_tiny_catalog(cli: Cli, work: Path, tiny_catalog: Path) -> 
     proc = cli("catalog", "regions", "--catalog", tiny_catalog, "-j", "EU", "-f", "json", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert [(r["cloud"], r["region"], r["offerings"]) for r in json.loads(proc.stdout)] == [
-        ("aws", "eu-west-1", "1"),
-        ("gcp", "europe-west3", "1"),
+        ("aws", "eu-west-1", 1),
+        ("gcp", "europe-west3", 1),
     ]
 
 

@@ -355,10 +355,20 @@ def test_diff_lists_price_changes_largest_first(cli: Cli, work: Path, refreshed:
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
     assert [(r["region"], r["instance"], r["kind"], r["change"]) for r in rows] == [
-        ("us-east-1", "p4de.24xlarge", "changed", "-10.4657"),
-        ("eu-west-1", "m6i.large", "changed", "+0.0100"),
-        ("eastus", "Standard_D4s_v5", "removed", ""),
+        ("us-east-1", "p4de.24xlarge", "changed", -10.46573),
+        ("eu-west-1", "m6i.large", "changed", 0.01),
+        ("eastus", "Standard_D4s_v5", "removed", None),
     ]
+    # every price and change is a JSON number (null where the cell is empty)
+    numeric = ("old $/h", "new $/h", "change", "%", "old spot", "new spot", "spot change")
+    for row in rows:
+        for key in numeric:
+            assert row[key] is None or isinstance(row[key], int | float), (key, row)
+    assert (rows[0]["old $/h"], rows[0]["new $/h"], rows[2]["new $/h"]) == (
+        pytest.approx(40.96573),
+        30.5,
+        None,
+    )
     table = cli("catalog", "diff", refreshed, new, cwd=work)
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0] == (
