@@ -111,8 +111,8 @@ def _drop(data: dict[str, object], target: PathKey, missing: bool) -> PathKey | 
         if isinstance(container, list) and isinstance(key, int):
             target, missing = parent, False
             continue
-        if not isinstance(container, dict):
-            return None  # already left out with a part around it
+        if not isinstance(container, dict) or (key not in container and not missing):
+            return None  # already left out (for another error at the same place, or around it)
         model = model_at(parent)
         if model is not None and key in model.model_fields:
             if key in PLACEHOLDERS.get(model, {}):
@@ -126,7 +126,7 @@ def _drop(data: dict[str, object], target: PathKey, missing: bool) -> PathKey | 
         if key in container:  # an unknown key, or an entry of a mapping of names
             del container[key]
             return target
-        target, missing = parent, False
+        return None
     return None
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from skyplan.errors import Problem, SpecError, Where
 
@@ -684,3 +688,58 @@ def test_accelerator_names_are_matched_without_case(resolve_ok: Callable[[str], 
         """
     )
     assert spec.jobs[0].accelerator == "h100"  # type: ignore[attr-defined]
+
+
+def _mutations(rng: random.Random, base: dict[str, Any]) -> dict[str, Any]:
+    """`base` with one to four values replaced by junk, deleted, or given an unknown key."""
+    junk: list[object] = [None, 0, -1, 3.5, "x", "", [], ["a", 1], {}, {"k": 1}, True, "gpc"]
+    paths: list[tuple[Any, ...]] = []
+
+    def walk(node: object, path: tuple[Any, ...]) -> None:
+        if path:
+            paths.append(path)
+        items = (
+            node.items()
+            if isinstance(node, dict)
+            else enumerate(node)
+            if isinstance(node, list)
+            else ()
+        )
+        for key, child in items:
+            walk(child, (*path, key))
+
+    walk(base, ())
+    spec = copy.deepcopy(base)
+    for _ in range(rng.randint(1, 4)):
+        *parents, last = rng.choice(paths)
+        node: Any = spec
+        try:
+            for key in parents:
+                node = node[key]
+            roll = rng.random()
+            if roll < 0.6:
+                node[last] = copy.deepcopy(rng.choice(junk))
+            elif isinstance(node, dict) and roll < 0.8:
+                del node[last]
+            elif isinstance(node, dict):
+                node["memroy"] = 1
+        except (KeyError, IndexError, TypeError):
+            pass  # an earlier mutation replaced the path
+    return spec
+
+
+@pytest.mark.parametrize("stack", ["genomics", "ml-training", "analytics", "local-demo"])
+def test_broken_example_specs_give_problems_never_a_crash(
+    stack: str, write_spec: Callable[..., Path], catalog
+) -> None:
+    from skyplan.spec.resolve import load_spec
+
+    root = Path(__file__).resolve().parents[3] / "stacks" / stack
+    base = yaml.safe_load((root / "sky.yaml").read_text(encoding="utf-8"))
+    rng = random.Random(stack)
+    for _ in range(150):
+        path = write_spec(yaml.safe_dump(_mutations(rng, base)))
+        try:
+            load_spec(path, catalog)
+        except SpecError as e:
+            assert e.problems and all(p.where and p.where.file == str(path) for p in e.problems)
