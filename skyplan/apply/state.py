@@ -168,11 +168,35 @@ class LockInfo:
     command: str
     since: float = field(default_factory=time.time)
     started: int | None = None  # the holder's start time (clock ticks since boot, Linux)
+    #: Written by a skyplan that holds the flock for its whole run: whether it still holds the
+    #: lock is then the flock's to say (a try-lock), never the pid's. Older files have no such
+    #: key: their holder counts while its pid runs.
+    flock: bool = False
+    boot: str | None = None  # /proc/sys/kernel/random/boot_id of the holder's machine
 
     def describe(self) -> str:
         """`pid 123 on host (skyplan apply) since 12:00:01`."""
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
         return f"pid {self.pid} on {self.host} ({self.command}) since {when}"
+
+
+def boot_id() -> str | None:
+    """This boot of the machine (/proc/sys/kernel/random/boot_id), or None off Linux: pids and
+    start times of an earlier boot name nothing now."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+def process_state(pid: int) -> str | None:
+    """The process's state letter from /proc (R, S, D, Z for a zombie...), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def process_start(pid: int) -> int | None:
@@ -187,13 +211,16 @@ def process_start(pid: int) -> int | None:
 
 
 def pid_alive(pid: int, started: int | None = None) -> bool:
-    """Whether process `pid` lives (and is the one that started at `started`, when known)."""
+    """Whether process `pid` lives (and is the one that started at `started`, when known). A
+    zombie (dead, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
+    if process_state(pid) in ("Z", "X"):
+        return False
     if started is not None:
         now = process_start(pid)
         return now is None or now == started  # another process got the pid: the holder died
@@ -207,20 +234,25 @@ def locked(state: StackState, command: str) -> Iterator[LockInfo]:
 
     The lock is an exclusive flock() on DIR/.skyplan/lock held for the whole run (the kernel
     lets go of it when the process dies, however it dies), with the holder written inside for
-    messages. Taking over a stale lock is therefore atomic: of processes racing for it exactly
-    one gets the flock, the others are refused. A holder recorded by a process that holds no
-    flock (an older skyplan) still counts while that process lives; a holder on another host is
-    never taken over."""
+    messages (with `"flock": true`). Taking over a stale lock is therefore atomic: of processes
+    racing for it exactly one gets the flock, the others are refused. A holder that wrote
+    `"flock": true` is gone once we hold the flock, whatever its pid does now (a zombie, a
+    reused pid); one recorded by a process that holds no flock (an older skyplan) still counts
+    while that process lives (a zombie does not); a holder on another host is never taken
+    over."""
     state.dir.mkdir(parents=True, exist_ok=True)
     path = state.dir / "lock"
-    me = LockInfo(os.getpid(), socket.gethostname(), command, started=process_start(os.getpid()))
+    me = LockInfo(
+        os.getpid(), socket.gethostname(), command, started=process_start(os.getpid()),
+        flock=True, boot=boot_id(),
+    )  # fmt: skip
     fd, created = _flock(state, path)
     mine = False
     try:
         recorded = _read_fd(fd)
         if recorded is not None and recorded.host != me.host:
             raise _busy(state, path, recorded)
-        if recorded is not None and pid_alive(recorded.pid, recorded.started):
+        if recorded is not None and not recorded.flock and _old_holder_alive(recorded):
             raise _busy(state, path, recorded)  # an older skyplan, which takes no flock
         if recorded is None and not created and time.time() - _mtime(path) < 10:
             raise _busy(state, path, None)  # an older skyplan between open() and write
@@ -263,6 +295,13 @@ def _flock(state: StackState, path: Path) -> tuple[int, bool]:
         os.close(fd)  # its holder removed the file as we opened it: open the new one
 
 
+def _old_holder_alive(holder: LockInfo) -> bool:
+    """Whether the holder recorded by an older skyplan (no flock) still runs on this host."""
+    if holder.boot is not None and holder.boot != boot_id():
+        return False
+    return pid_alive(holder.pid, holder.started)
+
+
 def _same_file(fd: int, path: Path) -> bool:
     try:
         ours, now = os.fstat(fd), os.stat(path)
@@ -273,10 +312,19 @@ def _same_file(fd: int, path: Path) -> bool:
 
 def _busy(state: StackState, path: Path, holder: LockInfo | None) -> ApplyError:
     who = holder.describe() if holder else "a process that is taking it right now"
-    return ApplyError(
-        f"{state.root}: another skyplan holds this stack: {who}",
-        hint=f"wait for it to finish; if that process is gone on another host, delete {path}",
-    )
+    if holder is None:
+        hint = "try again in a moment"
+    elif holder.host != socket.gethostname():
+        hint = (
+            f"wait for it to finish; if that process is gone on {holder.host}, delete {path} "
+            "(a lock recorded on another machine is never taken over)"
+        )
+    else:  # its lock goes with it, however it ends: never delete the file
+        hint = (
+            f"wait for it to finish, or stop it (`kill {holder.pid}`: it stops its commands "
+            "and lets go of the lock)"
+        )
+    return ApplyError(f"{state.root}: another skyplan holds this stack: {who}", hint=hint)
 
 
 def _read_fd(fd: int) -> LockInfo | None:
@@ -296,13 +344,30 @@ def _write_fd(fd: int, me: LockInfo) -> None:
 
 
 def live_holder(state: StackState) -> LockInfo | None:
-    """Who holds the stack's lock now; None when nobody does, or its holder died on this host."""
-    holder = _read_lock(state.dir / "lock")
-    if holder is None or (
-        holder.host == socket.gethostname() and not pid_alive(holder.pid, holder.started)
-    ):
-        return None
-    return holder
+    """Who holds the stack's lock now; None when nobody does, or its holder died on this host
+    (for a holder that takes the flock: nobody holds the flock, a try-lock says)."""
+    path = state.dir / "lock"
+    holder = _read_lock(path)
+    if holder is None or holder.host != socket.gethostname():
+        return holder
+    if holder.flock:
+        return holder if _flock_held(path) else None
+    return holder if _old_holder_alive(holder) else None
+
+
+def _flock_held(path: Path) -> bool:
+    """Whether some process holds the exclusive flock of `path` (a shared try-lock fails)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # lets go of the shared lock we may have taken
+    return False
 
 
 def _mtime(path: Path) -> float:
@@ -323,9 +388,11 @@ def _parse_lock(text: str) -> LockInfo | None:
     try:
         data = json.loads(text)
         started = data.get("started")
+        boot = data.get("boot")
         return LockInfo(
             int(data["pid"]), str(data["host"]), str(data["command"]), data["since"],
-            int(started) if started is not None else None,
+            int(started) if started is not None else None, data.get("flock") is True,
+            str(boot) if boot else None,
         )  # fmt: skip
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -20,6 +20,7 @@ from skyplan.apply.state import (
     load_blocked,
     locked,
     process_start,
+    process_state,
     read_json,
     save_blocked,
     write_json,
@@ -320,3 +321,88 @@ def test_the_lock_is_not_inherited_by_children(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+# --- a dead holder that nobody has reaped (a zombie) --------------------------------------
+
+ZOMBIE_HOLDER = """
+import os, sys, time
+from pathlib import Path
+from skyplan.apply.state import StackState, locked
+pid = os.fork()
+if pid == 0:  # the child takes the lock and dies with it held; the parent never reaps it
+    with locked(StackState(Path(sys.argv[1])), "skyplan apply"):
+        os._exit(0)
+print(pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def _zombie_holder(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """A skyplan that died holding the lock, left a zombie by its parent (parent, zombie pid)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ZOMBIE_HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    end = time.monotonic() + 10
+    while process_state(pid) != "Z":
+        assert time.monotonic() < end, "the holder never became a zombie"
+        time.sleep(0.05)
+    return parent, pid
+
+
+def test_a_zombie_holder_does_not_keep_the_stack_locked(tmp_path: Path) -> None:
+    state = StackState(tmp_path)
+    parent, zombie = _zombie_holder(tmp_path)
+    try:
+        recorded = json.loads((state.dir / "lock").read_text())
+        assert recorded["pid"] == zombie
+        assert live_holder(state) is None
+        with locked(state, "skyplan apply") as me:
+            assert me.pid == os.getpid()
+        assert recorded.get("flock") is True  # it held the flock: the flock says it is gone
+        # an older skyplan's file (no "flock"): the pid is checked, and a zombie is dead
+        old = {k: v for k, v in recorded.items() if k not in ("flock", "boot")}
+        (state.dir / "lock").write_text(json.dumps(old))
+        assert live_holder(state) is None
+        with locked(state, "skyplan apply") as me:
+            assert me.pid == os.getpid()
+    finally:
+        parent.communicate("")
+
+
+def test_a_flock_holder_that_is_gone_is_stale_even_if_its_pid_runs(tmp_path: Path) -> None:
+    """A lock file written by a skyplan that takes the flock: nobody holding the flock means its
+    holder is gone, whoever has its pid now (here: this very process, started as recorded)."""
+    state = StackState(tmp_path)
+    state.dir.mkdir(parents=True)
+    me = {
+        "pid": os.getpid(), "host": socket.gethostname(), "command": "skyplan apply",
+        "since": 0.0, "started": process_start(os.getpid()), "flock": True,
+    }  # fmt: skip
+    (state.dir / "lock").write_text(json.dumps(me))
+    assert live_holder(state) is None
+    with locked(state, "skyplan destroy") as info:
+        assert info.command == "skyplan destroy"
+        assert live_holder(state) is not None  # the flock is held now
+
+
+def test_a_busy_lock_on_this_host_says_to_wait_or_stop_the_holder_never_to_delete_it(
+    tmp_path: Path,
+) -> None:
+    state = StackState(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ApplyError) as info, locked(state, "skyplan destroy"):
+            pass
+    finally:
+        holder.communicate("")
+    hint = info.value.hint or ""
+    assert f"kill {holder.pid}" in hint and "delete" not in hint
