@@ -1,15 +1,26 @@
 """The processes skyplan starts (terraform, job scripts, copies) and what happens to them when
-skyplan dies.
+skyplan dies or is interrupted.
 
-Each command runs in its own process group (`start_new_session`), recorded while it runs in
-DIR/.skyplan/children.json with the skyplan process that owns it. When skyplan is killed
-(kill -9 of just its own process), those groups keep running: the next skyplan, once it holds
-the stack's lock, finds them there and stops them before it does anything (a terraform gets
-SIGINT, Terraform's graceful stop, and a bounded wait; a job or a copy SIGTERM; then SIGKILL),
-so a second terraform never meets the first one's state lock and a job is never started beside
-the run that is still going. While skyplan runs, SIGINT and SIGTERM are passed on to its
-commands' groups, which no longer share its own group and so no longer get Ctrl-C from the
-terminal.
+Each command runs in its own process group (`start_new_session`), with its output going to a
+file (never a pipe: a command must outlive a skyplan that dies), recorded while it runs in
+DIR/.skyplan/children.json with the skyplan process that owns it, the machine's boot id and a
+token that every process of the command inherits in its environment (SKYPLAN_CHILD=<token>).
+Only processes that carry the token are ever signalled, so a reused pid or process group never
+makes skyplan stop an unrelated process.
+
+When skyplan is killed (kill -9 of just its own process), those commands keep running: the next
+skyplan, once it holds the stack's lock, finds them there and stops them before it does
+anything. A terraform gets one SIGINT, Terraform's graceful stop (it finishes what it is
+creating and saves its state), and is waited for; it is never killed, since that could lose
+resources it created: if it is still running after the wait, skyplan stops and says so. A job or
+a copy gets SIGTERM, then SIGKILL. So a second terraform never meets the first one's state lock
+and a job is never started beside the run that is still going.
+
+While skyplan runs, SIGINT and SIGTERM are passed on to its commands' groups (which no longer
+share its own group and so no longer get Ctrl-C from the terminal): terraform gets a single
+SIGINT, however often skyplan is interrupted; no new command starts once skyplan is stopping;
+skyplan waits for what runs to stop, and a second Ctrl-C stops it waiting (what still runs is
+then left to the next skyplan).
 """
 
 from __future__ import annotations
@@ -18,22 +29,55 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from skyplan.apply.state import StackState, pid_alive, process_start, read_json, write_json
+from skyplan.apply.state import (
+    StackState,
+    boot_id,
+    pid_alive,
+    process_start,
+    read_json,
+    write_json,
+)
 from skyplan.errors import ApplyError
 
 #: How long a terraform left running gets to stop after SIGINT (it finishes what it is creating
-#: and saves its state) before it is killed; SKYPLAN_ORPHAN_WAIT_SECONDS overrides.
+#: and saves its state) before skyplan gives up waiting (it never kills it);
+#: SKYPLAN_ORPHAN_WAIT_SECONDS overrides.
 TERRAFORM_GRACE_S = 120.0
-#: The same for a job's or a copy's process group after SIGTERM.
+#: The same for a job's or a copy's processes after SIGTERM, before SIGKILL.
 OTHER_GRACE_S = 10.0
 KILL_WAIT_S = 10.0
+#: How often the wait for a terraform left running says it is still waiting.
+PROGRESS_S = 10.0
+#: The environment variable that tags every process of a command skyplan started.
+TOKEN_VAR = "SKYPLAN_CHILD"
+POLL_S = 0.1
+
+
+class Stopping(Exception):
+    """skyplan is stopping (interrupted): no new command is started."""
+
+
+class Abandoned(Exception):
+    """skyplan was interrupted twice: it stops waiting for what still runs."""
+
+
+@dataclass(frozen=True)
+class Members:
+    """The live processes of a command: those that carry its token, and those whose
+    environment could not be read (never signalled)."""
+
+    tagged: tuple[int, ...] = ()
+    unknown: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,26 +92,57 @@ class Child:
     started: int | None = None  # process start time (clock ticks since boot, Linux)
     owner_started: int | None = None
     at: float = 0.0
+    token: str | None = None  # SKYPLAN_CHILD=<token> in the environment of all its processes
+    boot: str | None = None  # /proc/sys/kernel/random/boot_id when it started
+    step: str | None = None  # the runner's step (`job:count`), for `skyplan status`
+    cwd: str | None = None
+    log: str | None = None  # the scrubbed log skyplan writes (terraform)
+    raw: str | None = None  # the command's own output file (0600): appended to `log` when done
+    interrupted: bool = False  # SIGINT sent already (terraform: never a second one)
+
+    def members(self) -> Members:
+        """The processes of this command still running. With a token: the processes of its
+        group that carry it (whether or not the leader still runs). A record without one (an
+        older skyplan wrote it): the group, only while its leader runs with the recorded start
+        time."""
+        group = _group_members(self.pid)
+        if group is None:  # no /proc: only the leader can be checked
+            alive = pid_alive(self.pid, self.started) and self.started is not None
+            return Members((self.pid,) if alive else ())
+        if self.token is None:
+            leader = self.started is not None and process_start(self.pid) == self.started
+            return Members(tuple(group) if leader and self.pid in group else ())
+        tagged, unknown = [], []
+        needle = f"{TOKEN_VAR}={self.token}".encode()
+        for pid in group:
+            environ = _environ(pid)
+            if environ is None:
+                unknown.append(pid)
+            elif needle in environ:
+                tagged.append(pid)
+        return Members(tuple(tagged), tuple(unknown))
 
     def group_alive(self) -> bool:
-        """Whether any process of this command's group still runs (and the group is ours: a
-        leader that lives with another start time is an unrelated process that got the pid)."""
-        try:
-            os.killpg(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return False  # not ours to signal
-        members = _group_members(self.pid)
-        if members is not None and not members:
-            return False  # only zombies nobody has reaped yet
-        now = process_start(self.pid)
-        return now is None or self.started is None or now == self.started
+        """Whether any process of this command still runs."""
+        return bool(self.members().tagged)
 
-    def signal(self, signum: int) -> None:
-        """Send `signum` to every process of the group (gone already: nothing to do)."""
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signum)
+    def signal(self, signum: int) -> Members:
+        """Send `signum` to every process of this command (those that carry its token); returns
+        who was found, the processes it could not check included (not signalled)."""
+        found = self.members()
+        for pid in found.tagged:
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+        return found
+
+    @property
+    def step_name(self) -> str | None:
+        """The runner's step this command belongs to (older records: from `what`)."""
+        if self.step:
+            return self.step
+        if self.kind in ("job", "transfer"):
+            return self.what.split(" ", 1)[0]
+        return None
 
 
 def _group_members(pgid: int) -> list[int] | None:
@@ -90,7 +165,19 @@ def _group_members(pgid: int) -> list[int] | None:
     return members
 
 
-def _file(state: StackState) -> Any:
+def _environ(pid: int) -> bytes | None:
+    """The environment a process started with (/proc/PID/environ), or None when it cannot be
+    read (another user's process); b"" when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return b"\0" + fh.read()
+    except FileNotFoundError:
+        return b""
+    except OSError:
+        return None
+
+
+def _file(state: StackState) -> Path:
     return state.dir / "children.json"
 
 
@@ -106,61 +193,186 @@ def load(state: StackState) -> list[Child]:
     return out
 
 
+def _save(state: StackState, items: list[Child]) -> None:
+    write_json(_file(state), {"version": 1, "children": [asdict(c) for c in items]})
+
+
 class Registry:
     """The commands this skyplan process runs for one stack, mirrored to children.json."""
 
-    def __init__(self, state: StackState):
+    def __init__(self, state: StackState, note: Callable[[str], None] = lambda text: None):
         self.state = state
+        self.note = note
         self.host = socket.gethostname()
         self.me = os.getpid()
         self.me_started = process_start(self.me)
+        self.boot = boot_id()
         self.kept: list[Child] = []  # recorded by others we could not check (another host)
         self.mine: dict[int, Child] = {}
+        self.procs: dict[int, subprocess.Popen[Any]] = {}
         self._lock = threading.Lock()
 
-    def add(self, proc: subprocess.Popen[Any], kind: str, what: str) -> None:
+    def add(self, proc: subprocess.Popen[Any], child: Child) -> Child:
         """Record a command that just started."""
-        child = Child(
-            proc.pid, kind, what, self.me, self.host, process_start(proc.pid),
-            self.me_started, round(time.time(), 3),
-        )  # fmt: skip
+        child = replace(
+            child, owner=self.me, host=self.host, owner_started=self.me_started, boot=self.boot
+        )
         with self._lock:
             self.mine[proc.pid] = child
+            self.procs[proc.pid] = proc
             self._save()
+        return child
 
     def remove(self, proc: subprocess.Popen[Any]) -> None:
         """Forget a command that finished."""
         with self._lock:
+            self.procs.pop(proc.pid, None)
             if self.mine.pop(proc.pid, None) is not None:
                 self._save()
 
     def forward(self, signum: int) -> None:
-        """Pass a signal on to every running command's group."""
-        for child in list(self.mine.values()):
-            child.signal(signum)
+        """Pass a signal on to every running command. A terraform gets SIGINT (its graceful
+        stop), once: a second one would make it stop at once without saving its state."""
+        with self._lock:
+            items = list(self.mine.items())
+        changed = False
+        for pid, child in items:
+            if child.kind == "terraform":
+                if child.interrupted:
+                    continue
+                sent = signal.SIGINT
+                with self._lock:
+                    self.mine[pid] = replace(child, interrupted=True)
+                changed = True
+            else:
+                sent = signal.Signals(signum)
+            proc = self.procs.get(pid)
+            if proc is not None and proc.returncode is None:
+                # not reaped yet, so the group is still ours however its processes run
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, sent)
+            else:
+                child.signal(sent)
+        if changed:
+            with self._lock:
+                self._save()
 
     def _save(self) -> None:
-        items = [asdict(c) for c in [*self.kept, *self.mine.values()]]
-        write_json(_file(self.state), {"version": 1, "children": items})
+        _save(self.state, [*self.kept, *self.mine.values()])
 
 
 _ACTIVE: Registry | None = None
+#: Set once skyplan is interrupted (kept after `supervised` ends: a worker thread that is still
+#: finishing must not start anything), cleared when a new supervised run starts.
+_STOPPING = threading.Event()
+_ABANDONED = threading.Event()
+_STOPPED_AT: list[float] = []
+#: Every command `spawn` started and has not released, by pid (with or without a registry).
+_SPAWNED: dict[int, Child] = {}
+_SPAWNED_LOCK = threading.Lock()
 
 
-def spawn(argv: list[str], kind: str, what: str, **kwargs: Any) -> subprocess.Popen[Any]:
-    """Start a command in its own process group (its own session), recorded while it runs."""
-    proc: subprocess.Popen[Any] = subprocess.Popen(argv, start_new_session=True, **kwargs)
+def reset() -> None:
+    """Forget an earlier interrupt (a new supervised run in the same process)."""
+    _STOPPING.clear()
+    _ABANDONED.clear()
+    _STOPPED_AT.clear()
+
+
+def stopping() -> bool:
+    """Whether skyplan was interrupted: start nothing new, retry nothing."""
+    return _STOPPING.is_set()
+
+
+def pause(seconds: float) -> bool:
+    """Wait `seconds` (a retry's backoff); True when skyplan is stopping (it ends the wait)."""
+    return _STOPPING.wait(seconds)
+
+
+def note(text: str) -> None:
+    """Say something through the running apply's UI (stderr outside of one)."""
     registry = _ACTIVE
     if registry is not None:
-        registry.add(proc, kind, what)
+        registry.note(text)
+    else:
+        sys.stderr.write(text + "\n")
+
+
+def spawn(
+    argv: list[str],
+    kind: str,
+    what: str,
+    *,
+    step: str | None = None,
+    log: str | None = None,
+    raw: str | None = None,
+    **kwargs: Any,
+) -> subprocess.Popen[Any]:
+    """Start a command in its own process group (its own session), every process of it tagged
+    with SKYPLAN_CHILD=<token> in its environment, and record it while it runs. Refused
+    (Stopping) once skyplan is stopping."""
+    if _STOPPING.is_set():
+        raise Stopping(f"not starting {what}: skyplan is stopping")
+    token = uuid.uuid4().hex
+    env = dict(kwargs.pop("env", None) or os.environ)
+    env[TOKEN_VAR] = token
+    proc: subprocess.Popen[Any] = subprocess.Popen(argv, start_new_session=True, env=env, **kwargs)
+    cwd = kwargs.get("cwd")
+    child = Child(
+        proc.pid, kind, what, os.getpid(), socket.gethostname(), process_start(proc.pid),
+        process_start(os.getpid()), round(time.time(), 3), token, boot_id(), step,
+        str(Path(cwd).resolve()) if cwd is not None else None, log, raw,
+    )  # fmt: skip
+    registry = _ACTIVE
+    if registry is not None:
+        child = registry.add(proc, child)
+    with _SPAWNED_LOCK:
+        _SPAWNED[proc.pid] = child
     return proc
 
 
+def wait(proc: subprocess.Popen[Any]) -> int:
+    """Wait for a command to end. Once skyplan is stopping, a job or a copy that outlives
+    OTHER_GRACE_S after its SIGTERM is killed; a terraform is waited for (it saves its state).
+    A second interrupt (Abandoned) stops the wait and leaves the command running."""
+    while True:
+        try:
+            return proc.wait(timeout=POLL_S)
+        except subprocess.TimeoutExpired:
+            pass
+        if _ABANDONED.is_set():
+            raise Abandoned(f"left pid {proc.pid} running")
+        child = _SPAWNED.get(proc.pid)
+        late = _STOPPED_AT and time.monotonic() - _STOPPED_AT[0] > OTHER_GRACE_S
+        if late and child is not None and child.kind != "terraform":
+            child.signal(signal.SIGKILL)
+
+
 def release(proc: subprocess.Popen[Any]) -> None:
-    """Forget a command once it has finished (one still running stays recorded)."""
+    """Forget a command once it has finished (one still running stays recorded). What is left
+    of it when its first process has ended (a background process that ignored SIGTERM) is
+    stopped first: SIGTERM, then SIGKILL after OTHER_GRACE_S (processes that carry its token
+    only), so that nothing it started runs on unrecorded."""
+    if proc.poll() is None:
+        return
+    with _SPAWNED_LOCK:
+        child = _SPAWNED.get(proc.pid)
+    if child is not None and child.token is not None:
+        _stop_leftovers(child)
+    with _SPAWNED_LOCK:
+        _SPAWNED.pop(proc.pid, None)
     registry = _ACTIVE
-    if registry is not None and proc.poll() is not None:
+    if registry is not None:
         registry.remove(proc)
+
+
+def _stop_leftovers(child: Child) -> None:
+    if not child.members().tagged:
+        return
+    child.signal(signal.SIGTERM)
+    if not _wait_gone([child], OTHER_GRACE_S, time.sleep):
+        child.signal(signal.SIGKILL)
+        _wait_gone([child], KILL_WAIT_S, time.sleep)
 
 
 def orphan_wait_seconds() -> float:
@@ -176,42 +388,73 @@ def reap_orphans(
     note: Callable[[str], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Child]:
-    """Stop the commands a skyplan that died left running (their groups), bounded in time;
-    returns those that were running. Records of another host are kept, with a warning."""
-    host, me = socket.gethostname(), os.getpid()
+    """Stop the commands a skyplan that died left running, bounded in time; returns those that
+    were running. Records of another host are kept, with a warning; records of an earlier boot
+    of this machine are dropped (nothing of them runs). A terraform is never killed: when one is
+    still running after the wait, this refuses (ApplyError) and keeps its record."""
+    host, me, boot = socket.gethostname(), os.getpid(), boot_id()
     recorded = load(state)
     elsewhere = [c for c in recorded if c.host != host]
     for c in elsewhere:
         note(f"{c.what} (pid {c.pid} on {c.host}) may still be running: check that host")
-    ours = [c for c in recorded if c.host == host and c.owner != me]
+    here = [c for c in recorded if c.host == host]
+    rebooted = [c for c in here if c.boot is not None and boot is not None and c.boot != boot]
+    ours = [c for c in here if c not in rebooted and c.owner != me]
     living = [c for c in ours if pid_alive(c.owner, c.owner_started)]  # not ours to stop
-    orphans = [c for c in ours if c not in living and c.group_alive()]
+    dead = [c for c in ours if c not in living]
+    found = {id(c): c.members() for c in dead}
+    for c in dead:
+        if found[id(c)].unknown:
+            pids = ", ".join(str(p) for p in found[id(c)].unknown)
+            note(
+                f"{c.what} (pid {c.pid}): cannot tell whether pid(s) {pids} of its process "
+                f"group belong to it (their environment cannot be read): not signalling them"
+            )
+    orphans = [c for c in dead if found[id(c)].tagged]
     if orphans:
         state.event("orphans", found=[asdict(c) for c in orphans])
     terraform = [c for c in orphans if c.kind == "terraform"]
     others = [c for c in orphans if c.kind != "terraform"]
     grace = orphan_wait_seconds()
-    for c in terraform:
+    for i, c in enumerate(terraform):
+        if c.interrupted:
+            note(
+                f"{c.what} (pid {c.pid}), left running by skyplan pid {c.owner}, is already "
+                f"stopping: waiting up to {grace:.0f} s for it to save its state"
+            )
+            continue
         note(
             f"{c.what} (pid {c.pid}) was left running by skyplan pid {c.owner}, which died: "
             f"asking it to stop (SIGINT) and waiting up to {grace:.0f} s for it to save its state"
         )
         c.signal(signal.SIGINT)
+        terraform[i] = replace(c, interrupted=True)
+    if terraform:  # so that no later skyplan sends a second SIGINT (an immediate stop)
+        _save(state, [*elsewhere, *living, *terraform, *others])
     for c in others:
         note(
             f"{c.what} (pid {c.pid}) was left running by skyplan pid {c.owner}, which died: "
             "stopping it; it runs again from the start"
         )
         c.signal(signal.SIGTERM)
-    _wait_gone(terraform, grace, sleep)
+    _wait_terraform(terraform, grace, note, sleep)
     _wait_gone(others, OTHER_GRACE_S, sleep)
-    stubborn = [c for c in orphans if c.group_alive()]
+    stubborn = [c for c in others if c.group_alive()]
     for c in stubborn:
         note(f"{c.what} (pid {c.pid}) did not stop: killing it (SIGKILL)")
         c.signal(signal.SIGKILL)
     _wait_gone(stubborn, KILL_WAIT_S, sleep)
-    left = [c for c in orphans if c.group_alive()]
+    still = [c for c in terraform if c.group_alive()]
+    left = [c for c in others if c.group_alive()]
+    running = {c.pid for c in (*still, *left)}
+    gone = [c for c in dead if c.pid not in running]
+    _append_outputs(gone, note)
+    if still:
+        _save(state, [*elsewhere, *living, *still, *left])
+        state.event("orphans.running", pids=[c.pid for c in still])
+        raise _still_running(state, still, grace)
     if left:
+        _save(state, [*elsewhere, *living, *left])
         raise ApplyError(
             "could not stop what a skyplan that died left running: "
             + ", ".join(f"{c.what} (pid {c.pid})" for c in left),
@@ -219,15 +462,78 @@ def reap_orphans(
         )
     if orphans:
         state.event("orphans.stopped", pids=[c.pid for c in orphans])
-    kept = [asdict(c) for c in (*elsewhere, *living)]
-    write_json(_file(state), {"version": 1, "children": kept})
+    _save(state, [*elsewhere, *living])
     return orphans
 
 
-def _wait_gone(children: list[Child], seconds: float, sleep: Callable[[float], None]) -> None:
+def _still_running(state: StackState, still: list[Child], grace: float) -> ApplyError:
+    first = still[0]
+    where = first.cwd or str(state.root)
+    pids = " ".join(str(c.pid) for c in still)
+    names = ", ".join(f"{c.what} (pid {c.pid})" for c in still)
+    log = f" (its output: {first.raw or first.log})" if first.raw or first.log else ""
+    return ApplyError(
+        f"{names}, left running by a skyplan that died, is still running {grace:.0f} s after "
+        "it was asked to stop: skyplan does not kill a terraform (it would lose track of what "
+        f"it is creating){log}",
+        hint=f"wait for it to finish (`ps -p {still[0].pid}`) and run skyplan again; if it "
+        f"hangs, stop it yourself (`kill {pids}`) and, with a remote state backend, release its "
+        f"state lock: `terraform -chdir={where} force-unlock LOCK_ID` (the lock ID is in the "
+        "error of the next terraform run)",
+    )
+
+
+def _wait_terraform(
+    children: list[Child],
+    seconds: float,
+    note: Callable[[str], None],
+    sleep: Callable[[float], None],
+) -> None:
+    """Wait for terraforms to stop, saying every PROGRESS_S that it still waits."""
+    start = time.monotonic()
+    said = start
+    while children and any(c.group_alive() for c in children):
+        now = time.monotonic()
+        if now - start >= seconds:
+            return
+        if now - said >= PROGRESS_S:
+            said = now
+            running = ", ".join(f"pid {c.pid}" for c in children if c.group_alive())
+            note(f"still waiting for terraform ({running}) to stop: {now - start:.0f} s")
+        sleep(POLL_S)
+
+
+def _wait_gone(children: list[Child], seconds: float, sleep: Callable[[float], None]) -> bool:
     deadline = time.monotonic() + seconds
-    while any(c.group_alive() for c in children) and time.monotonic() < deadline:
-        sleep(0.1)
+    while any(c.group_alive() for c in children):
+        if time.monotonic() >= deadline:
+            return False
+        sleep(POLL_S)
+    return True
+
+
+def _append_outputs(gone: list[Child], note: Callable[[str], None]) -> None:
+    """A terraform that outlived its skyplan wrote on to its own output file: scrub it into the
+    log skyplan keeps (the whole run, marked as such), then remove it."""
+    from skyplan.apply.scrub import Scrubber
+
+    for c in gone:
+        if not c.raw or not c.log or not os.path.exists(c.raw):
+            continue
+        scrub = Scrubber()
+        with (
+            open(c.raw, encoding="utf-8", errors="replace") as src,
+            open(c.log, "a", encoding="utf-8") as dst,
+        ):
+            dst.write(
+                f"--- the whole output of pid {c.pid} ({c.what}), which went on after "
+                f"skyplan pid {c.owner} died ---\n"
+            )
+            for line in src:
+                dst.write(scrub(line.rstrip("\n")) + "\n")
+            dst.write("--- end ---\n")
+        os.unlink(c.raw)
+        note(f"what {c.what} (pid {c.pid}) printed after skyplan died is now in {c.log}")
 
 
 @contextmanager
@@ -236,12 +542,27 @@ def supervised(state: StackState, note: Callable[[str], None]) -> Iterator[Regis
     commands this one starts, and pass SIGINT/SIGTERM on to them."""
     global _ACTIVE
     reap_orphans(state, note)
-    registry = Registry(state)
+    registry = Registry(state, note)
     registry.kept = load(state)  # what reap_orphans could not check or stop: not ours
+    reset()
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
 
         def forward(signum: int, frame: object) -> None:
+            if _STOPPING.is_set():
+                _ABANDONED.set()
+                sys.stderr.write(
+                    "interrupted again: no longer waiting; what still runs is left to the next "
+                    "skyplan apply or destroy, which waits for it\n"
+                )
+            else:
+                _STOPPED_AT.append(time.monotonic())
+                _STOPPING.set()
+                if registry.mine:
+                    sys.stderr.write(
+                        "interrupted: stopping the running commands (terraform finishes what it "
+                        "is creating and saves its state); interrupt again to stop waiting\n"
+                    )
             registry.forward(signum)
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
@@ -256,3 +577,8 @@ def supervised(state: StackState, note: Callable[[str], None]) -> Iterator[Regis
         _ACTIVE = None
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def abandoned() -> bool:
+    """Whether skyplan was interrupted twice: stop waiting for what runs."""
+    return _ABANDONED.is_set()

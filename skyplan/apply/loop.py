@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from skyplan.apply import children
 from skyplan.apply import terraform as tfm
 from skyplan.apply.classify import HINTS, Failure, blocks_for, classify_output
 from skyplan.apply.runner import StepReporter
@@ -220,20 +221,27 @@ def _module_step(
 
 
 def _retrying(ctx: Context, cloud: str, action: Callable[[], tfm.Run]) -> tfm.Run:
-    """Run a Terraform step, retrying it in place while it fails only transiently."""
+    """Run a Terraform step, retrying it in place while it fails only transiently (never once
+    skyplan is stopping: an interrupted run is not started again)."""
     delay = ctx.opts.retry_delay
     for attempt in range(ctx.opts.retries + 1):
         run = action()
-        if run.ok:
+        if run.ok or children.stopping():
             return run
         failures = classify_output(run.output)
         if any(f.kind != "transient" for f in failures) or attempt == ctx.opts.retries:
             return run
         ctx.ui.cloud(cloud, f"transient failure ({failures[0].code}); retrying in {delay:.0f} s")
         ctx.state.event("retry", cloud=cloud, code=failures[0].code)
-        time.sleep(delay)
+        if _pause(delay):
+            return run
         delay *= 2
     return run  # pragma: no cover
+
+
+def _pause(seconds: float) -> bool:
+    """A retry's backoff; True when skyplan is stopping (the wait ends at once then)."""
+    return children.pause(seconds)
 
 
 def apply_round(ctx: Context, plan: Plan, attempt: int) -> list[tuple[str, Failure]]:
@@ -262,7 +270,8 @@ def apply_round(ctx: Context, plan: Plan, attempt: int) -> list[tuple[str, Failu
         log = ctx.state.logs / f"attempt-{attempt}" / f"{cloud}.log"
         ctx.ui.cloud(cloud, "apply")
         run = tfm.apply(ctx.tf, module, planfile, log, ctx.scrub)
-        if not run.ok and all(f.kind == "transient" for f in classify_output(run.output)):
+        transient = all(f.kind == "transient" for f in classify_output(run.output))
+        if not run.ok and transient and not children.stopping():
             destroying = cloud in dropped
             run = _retrying(
                 ctx, cloud, lambda: _replan_apply(ctx, cloud, planfile, log, destroying)

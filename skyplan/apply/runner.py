@@ -119,12 +119,13 @@ def run_transfer(root: Path, transfer: dict[str, Any], log: Path) -> Outcome:
                 return Outcome(FAILED, f"{argv[0]} is not installed here", log=str(log))
             fh.write(f"$ {' '.join(argv)}\n")
             fh.flush()
+            step = f"transfer:{transfer['id']}"
             proc = children.spawn(
-                argv, "transfer", f"transfer:{transfer['id']}", cwd=root, stdout=fh,
+                argv, "transfer", step, step=step, cwd=root, stdout=fh,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
             try:
-                code = proc.wait()
+                code = children.wait(proc)
             finally:
                 children.release(proc)
             if code != 0:
@@ -166,14 +167,22 @@ def run_local_job(root: Path, job: dict[str, Any], logs: Path, stack: str) -> Ou
         log = logs / f"{job['name']}-{node}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         fh = log.open("wb")
-        proc = children.spawn(
-            ["bash", "run.sh"], "job", f"job:{job['name']} node {node}", cwd=run_dir, env=env,
-            stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        fh.close()
+        try:
+            proc = children.spawn(
+                ["bash", "run.sh"], "job", f"job:{job['name']} node {node}",
+                step=f"job:{job['name']}", cwd=run_dir, env=env, stdout=fh,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        except children.Stopping:
+            for p, _, _ in procs:  # the nodes started already: stopped (SIGTERM) and waited for
+                children.wait(p)
+                children.release(p)
+            raise
+        finally:
+            fh.close()
         procs.append((proc, work, log))
     try:
-        codes = [p.wait() for p, _, _ in procs]
+        codes = [children.wait(p) for p, _, _ in procs]
     finally:
         for p, _, _ in procs:
             children.release(p)
@@ -250,6 +259,8 @@ def run_manifest(
                         step, state=SKIPPED, key=step_key(items[step]), detail=outcomes[step].detail
                     )
                     reporter.step(step, SKIPPED, outcomes[step].detail)
+                    pending.remove(step)
+                elif children.stopping():  # interrupted: nothing new starts
                     pending.remove(step)
                 elif all(s == DONE for s in states) and len(running) < MAX_PARALLEL:
                     runs.record(step, state=RUNNING, key=step_key(items[step]), started=time.time())

@@ -7,9 +7,11 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skyplan.apply import children
 from skyplan.apply.scrub import Scrubber
@@ -18,6 +20,8 @@ from skyplan.errors import ApplyError, InputError
 MIN_VERSION = (1, 5)
 #: Environment for every run: no prompts, no update checks, output meant for machines.
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+#: How often a running terraform's output file is read.
+FOLLOW_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -106,38 +110,111 @@ def run(
     scrub: Scrubber,
     on_line: Callable[[str], None] | None = None,
 ) -> Run:
-    """Run `terraform ARGS` in `module`, streaming scrubbed output to `log` and `on_line`."""
+    """Run `terraform ARGS` in `module`; its scrubbed output goes to `log` and `on_line`.
+
+    Terraform writes to a file of its own (opened O_APPEND, mode 0600, beside `log`), never to a
+    pipe: a pipe only skyplan reads would kill it (SIGPIPE) at its next line once skyplan is
+    gone, in the middle of an apply. skyplan follows that file, scrubs each line into `log`,
+    and removes it once terraform has ended. When skyplan is interrupted, terraform (which got
+    SIGINT) is still followed until it has saved its state; a second interrupt stops following
+    and leaves it running (the next skyplan waits for it, and appends what it printed to `log`).
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **AUTOMATION_ENV}
     lines: list[str] = []
+    fd, raw_name = tempfile.mkstemp(prefix=f".{log.stem}.", suffix=".out", dir=log.parent)
+    os.close(fd)  # mkstemp made it 0600; terraform gets it again with O_APPEND
+    raw = Path(raw_name)
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"$ {Path(tf.path).name} {' '.join(args)}\n")
-        proc = children.spawn(
-            [tf.path, *args],
-            "terraform",
-            f"terraform {args[0]} in {module.name}/",
-            cwd=module,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            errors="replace",
-        )
+        fh.flush()
+        out = os.open(raw, os.O_WRONLY | os.O_APPEND)
         try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = scrub(raw.rstrip("\n"))
-                lines.append(line)
-                fh.write(line + "\n")
-                fh.flush()
-                if on_line is not None:
-                    on_line(line)
-            code = proc.wait()
+            proc = children.spawn(
+                [tf.path, *args],
+                "terraform",
+                f"terraform {args[0]} in {module.name}/",
+                cwd=module,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                log=str(log.resolve()),
+                raw=str(raw.resolve()),
+            )
+        except BaseException:
+            raw.unlink(missing_ok=True)
+            raise
         finally:
-            children.release(proc)
-        fh.write(f"[exit {code}]\n")
+            os.close(out)
+
+        def show(line: str) -> None:
+            lines.append(line)
+            fh.write(line + "\n")
+            fh.flush()
+            if on_line is not None:
+                on_line(line)
+
+        follow = _Follow(raw, scrub, show)
+        try:
+            code = _follow(proc, follow)
+        except (children.Abandoned, children.Stopping):
+            raise  # still running: its output file and its record stay for the next skyplan
+        except BaseException:  # interrupted here (the main thread): terraform got SIGINT
+            if proc.poll() is None:
+                children.note(
+                    f"waiting for terraform {args[0]} in {module.name}/ (pid {proc.pid}) to "
+                    "save its state and stop"
+                )
+            _follow(proc, follow)  # a second interrupt ends this wait
+            raise
+        finally:
+            if proc.poll() is not None:
+                children.release(proc)
+                follow.read(final=True)
+                fh.write(f"[exit {proc.returncode}]\n")
+                raw.unlink(missing_ok=True)
     return Run(args, code, "\n".join(lines), log)
+
+
+class _Follow:
+    """Reads what a command appends to its output file, line by line, scrubbed."""
+
+    def __init__(self, path: Path, scrub: Scrubber, emit: Callable[[str], None]):
+        self.path, self.scrub, self.emit = path, scrub, emit
+        self.offset = 0
+        self.partial = b""
+
+    def read(self, final: bool = False) -> None:
+        """Emit the complete lines written since the last read (and a last partial one when
+        `final`)."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            data = b""
+        self.offset += len(data)
+        *complete, self.partial = (self.partial + data).split(b"\n")
+        if final and self.partial:
+            complete.append(self.partial)
+            self.partial = b""
+        for raw in complete:
+            self.emit(self.scrub(raw.decode("utf-8", errors="replace").rstrip("\r")))
+
+
+def _follow(proc: subprocess.Popen[Any], follow: _Follow) -> int:
+    """Follow the command's output until it ends; its exit code."""
+    while True:
+        follow.read()
+        try:
+            code = proc.wait(timeout=FOLLOW_S)
+        except subprocess.TimeoutExpired:
+            if children.abandoned():
+                raise children.Abandoned(f"left pid {proc.pid} running") from None
+            continue
+        follow.read()
+        return code
 
 
 def init(tf: Terraform, module: Path, log: Path, scrub: Scrubber) -> Run:

@@ -17,6 +17,12 @@ from skyplan.apply.runner import DONE, FAILED, Outcome, StepReporter
 POLL_S = 30.0
 MIN_TIMEOUT_S = 3600.0
 TIMEOUT_FACTOR = 3.0  # a job may take this many times its estimate before we give up
+#: The cloud CLIs' output is not read: files, never a pipe that dies with skyplan (SIGPIPE).
+_QUIET: dict[str, Any] = {
+    "stdin": subprocess.DEVNULL,
+    "stdout": subprocess.DEVNULL,
+    "stderr": subprocess.DEVNULL,
+}
 
 
 def poll_seconds() -> float:
@@ -35,7 +41,7 @@ def _run_commands(argvs: tuple[tuple[str, ...], ...], root: Path) -> str | None:
         if shutil.which(argv[0]) is None:
             return f"{argv[0]} is not installed here"
         for attempt in range(3):
-            if subprocess.run(argv, cwd=root, capture_output=True, check=False).returncode == 0:
+            if subprocess.run(argv, cwd=root, check=False, **_QUIET).returncode == 0:
                 break
             if attempt == 2:
                 return f"{argv[0]} failed: {' '.join(argv[:3])}"
@@ -87,7 +93,7 @@ def start_run(job: dict[str, Any], root: Path) -> str | None:
         if problem is not None:
             return problem
         for attempt in range(3):
-            done = subprocess.run(argv, cwd=root, capture_output=True, check=False)
+            done = subprocess.run(argv, cwd=root, check=False, **_QUIET)
             if done.returncode == 0:
                 return None
             time.sleep(5 * (attempt + 1))
@@ -100,10 +106,13 @@ def cloud_job_watcher(
     root: Path,
     reporter: StepReporter,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
 ) -> Callable[[dict[str, Any]], Outcome]:
     """A function that waits for one cloud job's markers and reports its progress."""
+    from skyplan.apply.children import pause, stopping
     from skyplan.apply.markers import MarkerReadError, read_markers
+
+    wait_for = sleep if sleep is not None else pause  # pause ends early when interrupted
 
     def watch(job: dict[str, Any]) -> Outcome:
         step = f"job:{job['name']}"
@@ -143,6 +152,10 @@ def cloud_job_watcher(
                     f"not done (see {job['runs']})",
                     usd,
                 )
-            sleep(poll_seconds())
+            wait_for(poll_seconds())
+            if stopping():
+                return Outcome(
+                    FAILED, "interrupted while waiting: its nodes go on; apply again to wait", usd
+                )
 
     return watch

@@ -476,3 +476,92 @@ def test_destroy_removes_the_local_buckets_and_their_data(stack: Callable[..., P
     # a second destroy has nothing left to do and still succeeds
     again = run_cli("destroy", "build", "--auto-approve", cwd=root)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+# --- interrupts and deaths in the middle of terraform ----------------------------------------
+
+#: PATH stand-ins that make the local module's terraform slow, for the tests that interrupt it:
+#: creating a node (its provisioner runs `sh .../create-node.sh`) or destroying one (`rm -rf`)
+#: first touches $SLOW_MARK and sleeps $SLOW_SECONDS (creation: only in $SLOW_REGION, if set).
+SLOW_SH = """#!/bin/sh
+case "${1:-}" in
+  */create-node.sh)
+    region="${SLOW_REGION:-$SKYPLAN_REGION}"
+    if [ -n "${SLOW_MARK:-}" ] && [ "$region" = "$SKYPLAN_REGION" ]; then
+      touch "$SLOW_MARK"; echo "slow node $SKYPLAN_PATH"; sleep "$SLOW_SECONDS"
+    fi ;;
+esac
+exec /bin/sh "$@"
+"""
+SLOW_RM = """#!/bin/sh
+if [ -n "${SKYPLAN_PATH:-}" ] && [ -n "${SLOW_MARK:-}" ]; then
+  touch "$SLOW_MARK"; echo "slow removal $SKYPLAN_PATH"; sleep "$SLOW_SECONDS"
+fi
+exec /bin/rm "$@"
+"""
+
+
+def slow(tmp_path: Path, seconds: float, region: str = "") -> tuple[dict[str, str], Path]:
+    """The environment that makes terraform slow, and the file that says it has got there."""
+    bin_dir = tmp_path / "slow-bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, text in (("sh", SLOW_SH), ("rm", SLOW_RM)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    mark = tmp_path / "slow-mark"
+    mark.unlink(missing_ok=True)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}", "SLOW_MARK": str(mark),
+        "SLOW_SECONDS": str(seconds), "SLOW_REGION": region,
+    }  # fmt: skip
+    return env, mark
+
+
+def start(*args: str | Path, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`skyplan ARGS` in the background, in its own session (signals reach skyplan alone)."""
+    full = {k: v for k, v in os.environ.items() if k not in ("SKYPLAN_DEBUG", "SKYPLAN_LOCAL_FAIL")}
+    return subprocess.Popen(
+        [str(SKYPLAN), *map(str, args)], cwd=cwd, env={**full, **env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+
+
+def state_list(module: Path) -> list[str]:
+    return subprocess.run(
+        ["terraform", "state", "list"], cwd=module, capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
+def recorded(root: Path) -> list[dict[str, object]]:
+    path = root / "build" / ".skyplan" / "children.json"
+    return json.loads(path.read_text())["children"] if path.exists() else []
+
+
+def test_a_terraform_outlives_a_skyplan_killed_mid_apply_and_finishes_its_apply(
+    stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Terraform's output goes to a file, not to a pipe that dies with skyplan: killed with
+    skyplan gone, it goes on, and its state holds everything it created."""
+    spec = stack()
+    root = spec.parent
+    env, mark = slow(tmp_path, 4)
+    first = start("apply", spec, "--out", "build", "--auto-approve", cwd=root, env=env)
+    _wait_for(mark)
+    (tf,) = [c for c in recorded(root) if c["kind"] == "terraform"]
+    os.kill(first.pid, signal.SIGKILL)  # only skyplan
+    first.wait()
+    end = time.monotonic() + 120
+    while _running(int(tf["pid"])):
+        assert time.monotonic() < end, "terraform never finished"
+        time.sleep(0.2)
+    assert len(state_list(root / "build" / "local")) == 4  # 1 bucket + 3 nodes: all in state
+    raw = Path(str(tf["raw"]))
+    assert raw.stat().st_mode & 0o777 == 0o600
+    assert "Apply complete! Resources: 4 added" in raw.read_text()
+    proc = apply(spec)  # the next apply keeps what terraform printed and converges
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not raw.exists()
+    log = Path(str(tf["log"])).read_text()
+    assert f"--- the whole output of pid {tf['pid']}" in log
+    assert "Apply complete! Resources: 4 added" in log
+    assert (bucket(root, "local-a") / "outputs" / "report" / "report.txt").exists()

@@ -6,9 +6,7 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from example_modules import STACKS, module_folders, module_id
@@ -116,12 +114,12 @@ def test_a_held_state_lock_is_retried_until_it_is_released(
     fcntl.lockf(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as terraform itself locks it
     slept: list[float] = []
 
-    def release(seconds: float) -> None:
+    def release(seconds: float) -> bool:
         slept.append(seconds)
         os.close(holder)  # the other terraform finishes
+        return False  # not interrupted
 
-    # only the apply loop's waits (subprocess has its own uses of time.sleep)
-    monkeypatch.setattr(loop, "time", SimpleNamespace(sleep=release, time=time.time))
+    monkeypatch.setattr(loop, "_pause", release)  # only the apply loop's backoff
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", "/dev/null")
 
     class Ui:

@@ -8,14 +8,17 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
 
 from skyplan.apply import children
 from skyplan.apply.children import Child, load, reap_orphans, supervised
-from skyplan.apply.state import StackState, process_start, write_json
+from skyplan.apply.state import StackState, boot_id, process_start, process_state, write_json
+from skyplan.errors import ApplyError
 
 #: A terraform stand-in: stops on SIGINT (after "saving its state"), like terraform does.
 GRACEFUL = "trap 'echo saved > \"$1\"; exit 130' INT; while :; do sleep 0.1; done"
@@ -137,3 +140,211 @@ def test_sigterm_is_passed_on_to_the_running_commands(tmp_path: Path) -> None:
     assert info.value.code == 128 + signal.SIGTERM
     assert proc.wait(timeout=10) == -signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+# --- processes are recognised by their token, never by a pid or a group alone ---------------
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """The live processes of a process group."""
+    return children._group_members(pgid) or []
+
+
+def _stray_group(tmp_path: Path, token: str | None = None) -> tuple[int, int]:
+    """A process group whose leader has exited and whose other member sleeps on: an unrelated
+    one (no token), or one of ours (SKYPLAN_CHILD=token). (group id, sleeping pid)"""
+    env = (
+        {**os.environ, children.TOKEN_VAR: token}
+        if token
+        else {k: v for k, v in os.environ.items() if k != children.TOKEN_VAR}
+    )
+    pidfile = tmp_path / f"sleeper-{token}"
+    leader = subprocess.Popen(
+        ["sh", "-c", f'sleep 30 & echo $! > "{pidfile}"'], start_new_session=True, env=env
+    )
+    leader.wait()
+    sleeper = int(pidfile.read_text())
+    return leader.pid, sleeper
+
+
+def test_an_unrelated_group_whose_leader_is_gone_is_never_signalled(tmp_path: Path) -> None:
+    """The recorded pid now names a group of unrelated processes (its leader gone): neither an
+    old record (no token) nor a tagged one makes skyplan stop them."""
+    state = StackState(tmp_path)
+    pgid, sleeper = _stray_group(tmp_path)
+    try:
+        old = Child(pgid, "job", "job:a node 0", _dead_pid(), socket.gethostname(), 12345)
+        _record(state, old)
+        assert reap_orphans(state, lambda text: None) == []
+        assert _running(sleeper)
+        assert load(state) == []
+        _record(state, replace(old, what="job:b node 0", token="f" * 32))
+        assert reap_orphans(state, lambda text: None) == []
+        assert _running(sleeper)
+        assert load(state) == []
+    finally:
+        os.kill(sleeper, signal.SIGKILL)
+
+
+def test_the_tagged_processes_of_an_orphan_are_stopped_after_their_leader_is_gone(
+    tmp_path: Path,
+) -> None:
+    state = StackState(tmp_path)
+    pgid, sleeper = _stray_group(tmp_path, token="a" * 32)
+    try:
+        record = Child(pgid, "job", "job:a node 0", _dead_pid(), socket.gethostname(), 1)
+        _record(state, replace(record, token="a" * 32, boot=boot_id()))
+        (stopped,) = reap_orphans(state, lambda text: None)
+        assert stopped.pid == pgid
+        _wait_until(lambda: not _running(sleeper))
+    finally:
+        with suppress(ProcessLookupError):
+            os.kill(sleeper, signal.SIGKILL)
+
+
+def test_records_of_an_earlier_boot_are_dropped_unsignalled(tmp_path: Path) -> None:
+    state = StackState(tmp_path)
+    pgid, sleeper = _stray_group(tmp_path, token="b" * 32)
+    try:
+        record = Child(pgid, "job", "job:a node 0", _dead_pid(), socket.gethostname(), 1)
+        _record(state, replace(record, token="b" * 32, boot="another-boot"))
+        assert reap_orphans(state, lambda text: None) == []
+        assert _running(sleeper)
+        assert load(state) == []
+    finally:
+        os.kill(sleeper, signal.SIGKILL)
+
+
+def test_processes_whose_environment_cannot_be_read_are_named_and_not_signalled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = StackState(tmp_path)
+    pgid, sleeper = _stray_group(tmp_path, token="c" * 32)
+    monkeypatch.setattr(children, "_environ", lambda pid: None)  # as for another user's process
+    try:
+        record = Child(pgid, "job", "job:a node 0", _dead_pid(), socket.gethostname(), 1)
+        _record(state, replace(record, token="c" * 32, boot=boot_id()))
+        notes: list[str] = []
+        assert reap_orphans(state, notes.append) == []
+        assert _running(sleeper)
+        assert any(f"pid(s) {sleeper}" in n and "not signalling them" in n for n in notes), notes
+    finally:
+        os.kill(sleeper, signal.SIGKILL)
+
+
+def test_spawned_commands_carry_their_token_and_are_recorded_with_the_boot(
+    tmp_path: Path,
+) -> None:
+    state = StackState(tmp_path)
+    with supervised(state, lambda text: None):
+        proc = children.spawn(["sleep", "5"], "job", "job:x node 0", step="job:x")
+        try:
+            (child,) = load(state)
+            environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+            assert f"{children.TOKEN_VAR}={child.token}".encode() in environ
+            assert child.boot == boot_id() and child.step == "job:x"
+            assert child.members().tagged == (proc.pid,)
+        finally:
+            proc.kill()
+            proc.wait()
+            children.release(proc)
+
+
+# --- a terraform is never killed -------------------------------------------------------------
+
+#: A terraform stand-in that takes long to stop: it counts the SIGINTs it gets.
+SLOW_TO_STOP = "trap 'echo int >> \"$1\"' INT; while :; do sleep 0.1; done"
+
+
+def test_a_terraform_still_running_after_the_wait_is_left_running_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKYPLAN_ORPHAN_WAIT_SECONDS", "1")
+    state = StackState(tmp_path)
+    ints = tmp_path / "ints"
+    tf = _orphan(SLOW_TO_STOP, str(ints))
+    try:
+        _record(state, _child(tf, "terraform", "terraform apply in local/", _dead_pid()))
+        for _ in range(2):
+            with pytest.raises(ApplyError) as info:
+                reap_orphans(state, lambda text: None)
+            assert info.value.exit_code == 4
+            assert tf.poll() is None  # never SIGKILLed
+            assert f"terraform apply in local/ (pid {tf.pid})" in info.value.message
+            assert "skyplan does not kill a terraform" in info.value.message
+            hint = info.value.hint or ""
+            assert f"kill {tf.pid}" in hint and "force-unlock" in hint
+            assert f"terraform -chdir={tmp_path} force-unlock" in hint
+            (kept,) = load(state)
+            assert kept.pid == tf.pid and kept.interrupted
+        assert ints.read_text().split() == ["int"]  # one SIGINT only: a second is a hard stop
+    finally:
+        tf.kill()
+        tf.wait()
+
+
+# --- what outlives a command's first process is stopped -------------------------------------
+
+
+def test_processes_left_when_a_jobs_leader_exits_are_stopped_before_it_is_forgotten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(children, "OTHER_GRACE_S", 0.5)
+    state = StackState(tmp_path)
+    job = "sh -c 'trap \"\" TERM INT; sleep 30' & wait"
+    with supervised(state, lambda text: None):
+        proc = children.spawn(["bash", "-c", job], "job", "job:x node 0")
+        time.sleep(0.5)  # the background shell has set its traps
+        assert len(_group_alive(proc.pid)) >= 2
+        os.kill(proc.pid, signal.SIGTERM)  # the leader stops; its background shell does not
+        proc.wait()
+        children.release(proc)
+        assert _group_alive(proc.pid) == []
+        assert load(state) == []
+
+
+# --- once interrupted, nothing new starts ---------------------------------------------------
+
+
+def test_once_stopping_no_command_starts(tmp_path: Path) -> None:
+    state = StackState(tmp_path)
+    with supervised(state, lambda text: None) as registry:
+        registry.forward(signal.SIGTERM)
+        children._STOPPING.set()
+        assert children.stopping() and children.pause(30)  # a backoff ends at once
+        with pytest.raises(children.Stopping):
+            children.spawn(["true"], "job", "job:x node 0")
+        assert load(state) == []
+
+
+def test_a_second_interrupt_never_reaches_terraform(tmp_path: Path) -> None:
+    """Terraform stops at once, without saving its state, on a second SIGINT: skyplan passes
+    on only the first, whatever it gets."""
+    state = StackState(tmp_path)
+    ints = tmp_path / "ints"
+    with supervised(state, lambda text: None) as registry:
+        proc = children.spawn(["sh", "-c", SLOW_TO_STOP, "sh", str(ints)], "terraform", "tf")
+        time.sleep(0.3)
+        try:
+            registry.forward(signal.SIGINT)
+            registry.forward(signal.SIGTERM)
+            registry.forward(signal.SIGINT)
+            time.sleep(0.5)
+            assert ints.read_text().split() == ["int"]
+            (child,) = load(state)
+            assert child.interrupted
+        finally:
+            proc.kill()
+            proc.wait()
+            children.release(proc)
+
+
+def _running(pid: int) -> bool:
+    return process_state(pid) not in (None, "Z", "X")
+
+
+def _wait_until(check: Callable[[], bool], timeout: float = 10) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -214,7 +216,12 @@ def action(tmp_path: Path, *outputs: str | None) -> tuple[Callable[[], Run], lis
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
-    monkeypatch.setattr(loop.time, "sleep", slept.append)
+
+    def pause(seconds: float) -> bool:
+        slept.append(seconds)
+        return False  # not stopping
+
+    monkeypatch.setattr(loop, "_pause", pause)
     return slept
 
 
@@ -413,3 +420,28 @@ def test_a_whole_cloud_block_covers_every_region_of_that_cloud_only() -> None:
     assert gpus.covers(offering("gcp", "asia-east1", "T4"))
     assert not gpus.covers(offering("gcp", "asia-east1"))
     assert everything.describe() == "gcp (every region) vcpus (quota)"
+
+
+# --- an interrupted skyplan starts nothing again ------------------------------------------------
+
+
+def test_after_an_interrupt_a_transient_failure_is_not_retried(tmp_path: Path) -> None:
+    """Ctrl-C while a worker waits in its backoff: it returns, no new plan and apply start."""
+    from skyplan.apply import children
+
+    ctx = context(tmp_path)
+    calls: list[Run] = []
+
+    def act() -> Run:
+        if not calls:  # skyplan is interrupted while this first try runs
+            threading.Timer(0.3, children._STOPPING.set).start()
+        calls.append(Run(("apply",), 1, TRANSIENT, tmp_path / "log"))
+        return calls[-1]
+
+    ctx.opts = ApplyOptions(retries=3, retry_delay=30.0)
+    started = time.monotonic()
+    run = _retrying(ctx, "aws", act)
+    assert not run.ok and len(calls) == 1
+    assert time.monotonic() - started < 10  # the 30 s backoff ended with the interrupt
+    children._STOPPING.set()
+    assert _retrying(ctx, "aws", act) is calls[-1] and len(calls) == 2  # one try, no retry
