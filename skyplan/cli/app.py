@@ -70,7 +70,9 @@ def main() -> None:
         for name in ("azure", "google", "botocore", "urllib3"):
             logging.getLogger(name).setLevel(logging.ERROR)
     try:
-        app(standalone_mode=False)
+        # typer turns a KeyboardInterrupt into Exit(130) and, outside standalone mode, returns
+        # the exit code instead of exiting: it must not be dropped (an interrupted run exiting 0)
+        rc = app(standalone_mode=False)
     except SkyplanError as e:
         _print_error(e.render())
         if os.environ.get("SKYPLAN_DEBUG"):
@@ -96,6 +98,10 @@ def main() -> None:
             "  To fix: re-run with SKYPLAN_DEBUG=1 for the traceback and report it"
         )
         sys.exit(1)
+    if type(rc) is int and rc != 0:  # a command returns None; typer returns an exit code
+        if rc == 130:
+            _print_error("interrupted")
+        sys.exit(rc)
 
 
 def _show_usage_error(e: typer.TyperException) -> None:

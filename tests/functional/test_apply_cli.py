@@ -565,3 +565,25 @@ def test_a_terraform_outlives_a_skyplan_killed_mid_apply_and_finishes_its_apply(
     assert f"--- the whole output of pid {tf['pid']}" in log
     assert "Apply complete! Resources: 4 added" in log
     assert (bucket(root, "local-a") / "outputs" / "report" / "report.txt").exists()
+
+
+def test_ctrl_c_during_destroy_waits_for_terraform_and_exits_130(
+    stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = stack()
+    root = spec.parent
+    assert apply(spec).returncode == 0
+    env, mark = slow(tmp_path, 30)
+    proc = start("destroy", "build", "--auto-approve", cwd=root, env=env)
+    _wait_for(mark)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "error: interrupted" in err
+    assert not (root / "build" / ".skyplan" / "lock").exists()
+    log = (root / "build" / ".skyplan" / "logs" / "destroy" / "local.log").read_text()
+    assert "Interrupt received" in log and log.rstrip().splitlines()[-1].startswith("[exit ")
+    assert recorded(root) == []
+    again = run_cli("destroy", "build", "--auto-approve", cwd=root)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert state_list(root / "build" / "local") == []
