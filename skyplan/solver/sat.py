@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 
@@ -26,9 +27,28 @@ def run_cp_sat(
     # bounds faster than one that adds them lazily (-> 0.40 / 0.34).
     params.cp_model_probing_level = 0
     params.add_lp_constraints_lazily = False
+    # CP-SAT's own SIGINT handler (on by default) resets SIGINT to the default action at the C
+    # level after each solve: Ctrl-C would then kill skyplan outright instead of reaching its
+    # handler, which stops the commands it runs and lets go of the stack's lock.
+    params.catch_sigint_signal = False
+    handlers: dict[int, Any] = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     wrapper = cmh.SolveWrapper()
     wrapper.set_parameters(params)
-    return wrapper.solve(proto)
+    try:
+        return wrapper.solve(proto)
+    finally:
+        _reinstall(handlers)  # whatever the solver did to them
+
+
+def _reinstall(handlers: dict[int, Any]) -> None:
+    """Install the handlers Python knows of again, at the C level (main thread only)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for number, handler in handlers.items():
+        if handler is not None:
+            signal.signal(number, handler)
 
 
 def status_name(response: Any) -> str:

@@ -567,6 +567,31 @@ def test_a_terraform_outlives_a_skyplan_killed_mid_apply_and_finishes_its_apply(
     assert (bucket(root, "local-a") / "outputs" / "report" / "report.txt").exists()
 
 
+def test_ctrl_c_after_a_replan_reaches_terraform_and_exits_130(
+    stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The re-plan's CP-SAT solve must not take skyplan's SIGINT handler away: terraform gets
+    the interrupt and saves its state, the lock goes, exit 130."""
+    spec = stack()
+    root = spec.parent
+    env, mark = slow(tmp_path, 30, region="local-b")
+    env["SKYPLAN_LOCAL_FAIL"] = "local-a=capacity"
+    proc = start("apply", spec, "--out", "build", "--auto-approve", cwd=root, env=env)
+    _wait_for(mark)  # round 2, after the re-plan: creating nodes in local-b
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "Re-planned:" in out
+    assert "error: interrupted" in err
+    assert not (root / "build" / ".skyplan" / "lock").exists()
+    log = (root / "build" / ".skyplan" / "logs" / "attempt-2" / "local.log").read_text()
+    assert "Interrupt received" in log  # terraform's own graceful stop
+    assert log.rstrip().splitlines()[-1].startswith("[exit ")  # skyplan waited for it
+    assert recorded(root) == []
+    assert [e["event"] for e in events(root)].count("apply.attempt") == 2
+    state_list(root / "build" / "local")  # the state is readable, not locked
+
+
 def test_ctrl_c_during_destroy_waits_for_terraform_and_exits_130(
     stack: Callable[..., Path], tmp_path: Path
 ) -> None:
