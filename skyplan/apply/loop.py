@@ -117,6 +117,8 @@ class Context:
     scrub: Scrubber = field(default_factory=Scrubber)
     history: list[Attempt] = field(default_factory=list)
     pinned: Plan | None = None  # a promoted environment's plan: applied as reviewed
+    #: Modules whose state another Terraform still held after the retries: its lock ID (or "").
+    state_locks: dict[str, str] = field(default_factory=dict)
 
 
 def placement_of_address(spec: SkySpec, plan: Plan) -> Callable[[str], tuple[str, str] | None]:
@@ -298,6 +300,8 @@ def _replan_apply(
 def _failures(ctx: Context, runs: list[tuple[str, tfm.Run]]) -> list[tuple[str, Failure]]:
     out = []
     for cloud, run in runs:
+        if lock_id := state_lock_id(run.output):
+            ctx.state_locks[cloud] = lock_id
         for failure in classify_output(run.output):
             ctx.ui.cloud(cloud, f"failed: {failure.kind} {failure.code}")
             ctx.state.event(
@@ -306,6 +310,27 @@ def _failures(ctx: Context, runs: list[tuple[str, tfm.Run]]) -> list[tuple[str, 
             )  # fmt: skip
             out.append((cloud, failure))
     return out
+
+
+_LOCK_ID = re.compile(r"Lock Info:\s*\n\s*ID:\s*(\S+)")
+
+
+def state_lock_id(output: str) -> str | None:
+    """The ID of the lock in Terraform's "Error acquiring the state lock" ("LOCK_ID" when it
+    names none); None when the output holds no such error."""
+    if "Error acquiring the state lock" not in output:
+        return None
+    m = _LOCK_ID.search(output)
+    return m.group(1) if m else "LOCK_ID"
+
+
+def force_unlock_hint(module: Path, lock_id: str) -> str:
+    """What to do about a state lock that outlived the retries."""
+    return (
+        f"another Terraform still holds the state lock of {module.name}/: wait for it; if none "
+        f"is running for this stack (a run that was killed), release the lock with "
+        f"`terraform -chdir={module} force-unlock {lock_id}`"
+    )
 
 
 def moves(old: Plan, new: Plan) -> tuple[Move, ...]:
@@ -371,4 +396,6 @@ def _log_hint(ctx: Context) -> str:
     (a bucket name taken by another account: set bucket_prefix)."""
     last = ctx.history[-1].failures if ctx.history else ()
     fixes = sorted({HINTS[f.code] for _, f in last if f.code in HINTS})
+    locked = sorted({c for c, f in last if f.code == "StateLocked" and c in ctx.state_locks})
+    fixes += [force_unlock_hint(ctx.out / c, ctx.state_locks[c]) for c in locked]
     return "; ".join([*fixes, f"full Terraform output is in {ctx.state.logs}"])

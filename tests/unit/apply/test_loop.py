@@ -445,3 +445,33 @@ def test_after_an_interrupt_a_transient_failure_is_not_retried(tmp_path: Path) -
     assert time.monotonic() - started < 10  # the 30 s backoff ended with the interrupt
     children._STOPPING.set()
     assert _retrying(ctx, "aws", act) is calls[-1] and len(calls) == 2  # one try, no retry
+
+
+LOCKED = """
+Error: Error acquiring the state lock
+
+Error message: ConditionalCheckFailedException: The conditional request failed
+Lock Info:
+  ID:        6b3f0d6c-2a4e-1b9d-0c6a-3c1e2f4a5b6c
+  Path:      my-bucket/dag/aws/terraform.tfstate
+  Operation: OperationTypeApply
+
+Terraform acquires a state lock to protect the state from being written
+by multiple users at the same time.
+"""
+
+
+def test_a_state_lock_that_outlives_the_retries_gives_the_force_unlock_hint(
+    tmp_path: Path,
+) -> None:
+    ctx = context(tmp_path)
+    failures = loop._failures(ctx, [("aws", Run(("apply",), 1, LOCKED, tmp_path / "log"))])
+    assert [f.code for _, f in failures] == ["StateLocked"]
+    ctx.history.append(Attempt(1, 1.0, tuple(failures)))
+    hint = loop._log_hint(ctx)
+    assert (
+        f"`terraform -chdir={tmp_path / 'aws'} force-unlock 6b3f0d6c-2a4e-1b9d-0c6a-3c1e2f4a5b6c`"
+        in hint
+    )
+    assert loop.state_lock_id("Error acquiring the state lock\n") == "LOCK_ID"
+    assert loop.state_lock_id("Apply complete!") is None
