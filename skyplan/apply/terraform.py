@@ -223,26 +223,44 @@ def init(tf: Terraform, module: Path, log: Path, scrub: Scrubber) -> Run:
 
 
 def plan(
-    tf: Terraform, module: Path, planfile: Path, log: Path, scrub: Scrubber, destroy: bool = False
+    tf: Terraform,
+    module: Path,
+    planfile: Path,
+    log: Path,
+    scrub: Scrubber,
+    destroy: bool = False,
+    variables: tuple[str, ...] = (),
+    targets: tuple[str, ...] = (),
 ) -> Run:
-    """`terraform plan -out PLANFILE` (or a destroy plan)."""
-    args = ("plan", "-input=false", "-no-color", "-out", str(planfile))
-    return run(tf, (*args, "-destroy") if destroy else args, module, log, scrub)
+    """`terraform plan -out PLANFILE` (or a destroy plan), with `-var` settings (`NAME=VALUE`)
+    and `-target` addresses."""
+    args: tuple[str, ...] = ("plan", "-input=false", "-no-color", "-out", str(planfile))
+    args += ("-destroy",) if destroy else ()
+    args += (*_vars(variables), *(f"-target={t}" for t in targets))
+    return run(tf, args, module, log, scrub)
 
 
-def show(tf: Terraform, module: Path, planfile: Path) -> PlanSummary:
-    """Count what a saved plan creates, updates, replaces and destroys (`terraform show -json`)."""
+def resource_changes(tf: Terraform, module: Path, planfile: Path) -> list[dict[str, Any]]:
+    """The `resource_changes` of a saved plan (`terraform show -json`); an error when it cannot
+    be read (never approve or apply a plan nobody could read)."""
     proc = _capture(tf, ("show", "-json", str(planfile)), module)
     try:
         if proc.returncode != 0:
             raise ValueError(proc.stderr.strip() or f"exit {proc.returncode}")
         changes = json.loads(proc.stdout).get("resource_changes") or []
+        if not isinstance(changes, list):
+            raise ValueError("resource_changes is not a list")
     except (ValueError, AttributeError) as e:
-        # never approve or apply a plan nobody could read
         raise ApplyError(
             f"cannot read the saved plan {planfile}: {e}",
             hint="run `terraform show` on it by hand to see why",
         ) from None
+    return [c for c in changes if isinstance(c, dict)]
+
+
+def show(tf: Terraform, module: Path, planfile: Path) -> PlanSummary:
+    """Count what a saved plan creates, updates, replaces and destroys (`terraform show -json`)."""
+    changes = resource_changes(tf, module, planfile)
     counts = {"create": 0, "update": 0, "replace": 0, "delete": 0}
     for change in changes:
         actions = change.get("change", {}).get("actions", [])
@@ -277,20 +295,6 @@ def destroy(
     return run(tf, (*args, *_vars(variables)), module, log, scrub)
 
 
-def apply_targets(
-    tf: Terraform,
-    module: Path,
-    targets: tuple[str, ...],
-    log: Path,
-    scrub: Scrubber,
-    variables: tuple[str, ...] = (),
-) -> Run:
-    """`terraform apply -auto-approve -target=...` of a few resources (the caller has asked)."""
-    args = ("apply", "-input=false", "-no-color", "-auto-approve")
-    targeted = tuple(f"-target={t}" for t in targets)
-    return run(tf, (*args, *_vars(variables), *targeted), module, log, scrub)
-
-
 def _vars(variables: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(a for v in variables for a in ("-var", v))
 
@@ -301,10 +305,80 @@ def declares_variable(module: Path, name: str) -> bool:
     return any(pattern.search(p.read_text(encoding="utf-8")) for p in module.glob("*.tf"))
 
 
-def state_resources(tf: Terraform, module: Path) -> tuple[str, ...]:
-    """Addresses in a module's state (`terraform state list`); empty when there is none."""
+def state_resources(tf: Terraform, module: Path, strict: bool = False) -> tuple[str, ...]:
+    """Addresses in a module's state (`terraform state list`); empty when there is none. A
+    failure (a backend that cannot be read) is empty too, unless `strict`: an ApplyError."""
     proc = _capture(tf, ("state", "list"), module)
-    return tuple(line for line in proc.stdout.splitlines() if line) if proc.returncode == 0 else ()
+    if proc.returncode == 0:
+        return tuple(line for line in proc.stdout.splitlines() if line)
+    if strict and "No state file was found" not in proc.stderr:
+        detail = " ".join(proc.stderr.split())[-400:] or f"exit {proc.returncode}"
+        raise ApplyError(
+            f"cannot list the resources in the state of {module.name}/ (terraform state list): "
+            f"{detail}",
+            hint=f"run `terraform -chdir={module} state list` to see why (credentials, backend "
+            "access), then run skyplan again",
+        )
+    return ()
+
+
+#: Buckets in a module's state (with count/for_each indexes, inside modules): S3 and GCS delete a
+#: bucket that holds objects only with force_destroy; the local cloud's bucket folders likewise.
+_INDEX = r"(?:\[[^\]]+\])?"
+BUCKETS = re.compile(
+    rf"^(?:module\.[\w-]+{_INDEX}\.)*"
+    rf"(?:(?:aws_s3_bucket|google_storage_bucket)\.[\w-]+|terraform_data\.bucket_[\w-]+){_INDEX}$"
+)
+
+
+def force_destroy_only(change: dict[str, Any]) -> bool:
+    """Whether a planned resource change does nothing but set `force_destroy` in place (or
+    nothing at all). terraform_data's `output` follows its `input`, so it is not counted."""
+    detail = change.get("change") or {}
+    actions = detail.get("actions") or []
+    if actions in (["no-op"], ["read"]):
+        return True
+    if actions != ["update"]:
+        return False
+    paths = changed_paths(detail.get("before"), detail.get("after"), detail.get("after_unknown"))
+    derived = ("output",) if change.get("type") == "terraform_data" else ()
+    return all(p and (p[-1] == "force_destroy" or p[0] in derived) for p in paths)
+
+
+def changed_paths(
+    before: Any, after: Any, unknown: Any, at: tuple[str, ...] = ()
+) -> set[tuple[str, ...]]:
+    """The attribute paths a planned update changes (or leaves unknown until apply)."""
+    if unknown is True:
+        return {at}
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = set(before) | set(after) | (set(unknown) if isinstance(unknown, dict) else set())
+        out: set[tuple[str, ...]] = set()
+        for key in keys:
+            sub = unknown.get(key) if isinstance(unknown, dict) else None
+            out |= changed_paths(before.get(key), after.get(key), sub, (*at, str(key)))
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        out = set()
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            sub = unknown[i] if isinstance(unknown, list) and i < len(unknown) else None
+            out |= changed_paths(b, a, sub, (*at, str(i)))
+        return out
+    return set() if before == after else {at}
+
+
+def describe_change(change: dict[str, Any]) -> str:
+    """`aws_s3_bucket.b: update (force_destroy, tags)`, `terraform_data.bucket_a: delete`."""
+    detail = change.get("change") or {}
+    actions = "/".join(detail.get("actions") or ["?"])
+    text = f"{change.get('address', '?')}: {actions}"
+    if detail.get("actions") == ["update"]:
+        paths = changed_paths(
+            detail.get("before"), detail.get("after"), detail.get("after_unknown")
+        )
+        names = sorted({".".join(p) for p in paths if p})
+        text += f" ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})" if names else ""
+    return text
 
 
 def outputs(tf: Terraform, module: Path) -> dict[str, dict[str, object]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +9,9 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from skyplan.apply.scrub import Scrubber
     from skyplan.apply.state import StackState
+    from skyplan.apply.terraform import Run, Terraform
 
 
 def register(app: typer.Typer) -> None:
@@ -99,27 +100,16 @@ def spent_usd(state: StackState) -> float:
     return sum(float(entry.get("usd") or 0.0) for entry in Runs(state).steps.values())
 
 
-#: Bucket resources in a module's state: their data goes with them only with force_destroy.
-BUCKETS = re.compile(
-    r"^(?:aws_s3_bucket|google_storage_bucket)\.[\w-]+$|^terraform_data\.bucket_\w+$"
-)
-
-
 def destroy(
     folder: Path = typer.Argument(..., metavar="DIR", help="The stack folder.", show_default=False),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Destroy without asking."),
 ) -> None:
     """Destroy everything the stack's Terraform modules created, the data in its buckets too."""
     from skyplan.apply.children import supervised
+    from skyplan.apply.loop import force_unlock_hint, state_lock_id
     from skyplan.apply.scrub import Scrubber
     from skyplan.apply.state import StackState, locked, write_json
-    from skyplan.apply.terraform import (
-        apply_targets,
-        declares_variable,
-        find_terraform,
-        init,
-        state_resources,
-    )
+    from skyplan.apply.terraform import declares_variable, find_terraform, init
     from skyplan.apply.terraform import destroy as tf_destroy
     from skyplan.cli.apply_ui import ConsoleUi
     from skyplan.errors import ApplyError, InputError, Where
@@ -137,32 +127,95 @@ def destroy(
         if not ui.confirm():
             raise ApplyError("destroy cancelled: nothing was changed")
     tf, scrub, state = find_terraform(), Scrubber(), StackState(folder)
+    failed: dict[str, str] = {}  # module -> why
+    hints: list[str] = []
     with locked(state, "skyplan destroy"), supervised(state, ui.note):
-        failed = []
         for module in modules:
             log = state.logs / "destroy" / f"{module.name}.log"
             ui.cloud(module.name, "destroy")
             run = init(tf, module, log, scrub)
             force = ("force_destroy=true",) if declares_variable(module, "force_destroy") else ()
-            if run.ok and force:  # S3 and GCS refuse to delete a bucket holding objects unless
-                # force_destroy is in the state first, as Terraform documents: set it on the
-                # buckets alone, then destroy with it
-                buckets = tuple(a for a in state_resources(tf, module) if BUCKETS.match(a))
-                if buckets:
-                    run = apply_targets(tf, module, buckets, log, scrub, force)
+            try:
+                if run.ok and force:
+                    run = force_destroy_buckets(tf, module, state, log, scrub, force)
+            except ApplyError as e:
+                ui.cloud(module.name, "failed")
+                state.event("destroy", cloud=module.name, ok=False, refused=e.message)
+                failed[module.name] = e.message + (f"\n  To fix: {e.hint}" if e.hint else "")
+                continue
             run = tf_destroy(tf, module, log, scrub, force) if run.ok else run
             if run.ok and module.name == "local":
                 remove_local_folders(folder)
             ui.cloud(module.name, "done" if run.ok else "failed")
             state.event("destroy", cloud=module.name, ok=run.ok)
             if not run.ok:
-                failed.append(module.name)
+                failed[module.name] = f"see {log}"
+                if lock_id := state_lock_id(run.output):
+                    hints.append(force_unlock_hint(module, lock_id))
         if not failed:
             write_json(state.runs_file, {"version": 1, "steps": {}})
     if failed:
         raise ApplyError(
-            f"destroy failed in {', '.join(failed)}", hint=f"see the logs in {state.logs}"
+            f"destroy failed in {', '.join(failed)}:"
+            + "".join(f"\n  {name}/: {why}" for name, why in failed.items()),
+            hint="; ".join([*hints, f"see the logs in {state.logs}"]),
         )
+
+
+def force_destroy_buckets(
+    tf: Terraform,
+    module: Path,
+    state: StackState,
+    log: Path,
+    scrub: Scrubber,
+    variables: tuple[str, ...],
+) -> Run:
+    """Put force_destroy=true in the state of the module's buckets, and nothing else.
+
+    S3 and GCS refuse to delete a bucket that holds objects unless force_destroy is true in
+    Terraform's state first. A targeted apply would also apply whatever else is pending for the
+    buckets (a configuration changed since the last apply: a bucket no longer in it would be
+    destroyed with force_destroy=false), so the change is planned to a file first and applied
+    only when every action in it is an in-place update of force_destroy; any other change is
+    refused (ApplyError) before anything is touched. No bucket, or nothing to change: no step.
+    """
+    from skyplan.apply.terraform import (
+        BUCKETS,
+        Run,
+        apply,
+        describe_change,
+        force_destroy_only,
+        plan,
+        resource_changes,
+        state_resources,
+    )
+    from skyplan.errors import ApplyError
+
+    buckets = tuple(a for a in state_resources(tf, module, strict=True) if BUCKETS.match(a))
+    if not buckets:
+        return Run(("state", "list"), 0, "", log)
+    planfile = (state.dir / "plans" / f"{module.name}.force-destroy.tfplan").resolve()
+    planfile.parent.mkdir(parents=True, exist_ok=True)
+    run = plan(tf, module, planfile, log, scrub, variables=variables, targets=buckets)
+    if not run.ok:
+        return run
+    changes = resource_changes(tf, module, planfile)
+    other = [c for c in changes if not force_destroy_only(c)]
+    if other:
+        planfile.unlink(missing_ok=True)
+        raise ApplyError(
+            "refused before changing anything: setting force_destroy on the buckets would "
+            "also apply " + "; ".join(describe_change(c) for c in other) + ". The module's "
+            "files no longer describe what was applied (a `skyplan plan` since the last apply?)",
+            hint="put the stack folder back as it was applied (run `skyplan plan` again with the "
+            "sky.yaml that was applied) and destroy again; or `skyplan apply` the new plan first",
+        )
+    if not any((c.get("change") or {}).get("actions") == ["update"] for c in changes):
+        planfile.unlink(missing_ok=True)
+        return run  # force_destroy is true in the state already
+    run = apply(tf, module, planfile, log, scrub)
+    planfile.unlink(missing_ok=True)
+    return run
 
 
 def remove_local_folders(folder: Path) -> None:

@@ -612,3 +612,28 @@ def test_ctrl_c_during_destroy_waits_for_terraform_and_exits_130(
     again = run_cli("destroy", "build", "--auto-approve", cwd=root)
     assert again.returncode == 0, again.stdout + again.stderr
     assert state_list(root / "build" / "local") == []
+
+
+def test_destroy_refuses_a_force_destroy_step_that_would_change_more(
+    stack: Callable[..., Path],
+) -> None:
+    """The jobs moved and `skyplan plan` rewrote the stack folder: setting force_destroy on the
+    buckets in the state would now destroy local-a's bucket with force_destroy=false. destroy
+    refuses, before changing anything."""
+    spec = stack()
+    root = spec.parent
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    moved = spec.read_text().replace(
+        "    resources: {cpus: 2}\n", '    resources: {cpus: 2}\n    regions: ["local:local-b"]\n'
+    )
+    spec.write_text(moved)
+    assert run_cli("plan", spec, "--out", "build", cwd=root).returncode == 0
+    before = state_list(root / "build" / "local")
+    gone = run_cli("destroy", "build", "--auto-approve", cwd=root)
+    assert gone.returncode == 4, gone.stdout + gone.stderr
+    text = " ".join(gone.stderr.split())
+    assert "refused before changing anything" in text
+    assert "terraform_data.bucket_local_a: delete" in text
+    assert state_list(root / "build" / "local") == before
+    assert (bucket(root, "local-a") / "outputs" / "report" / "report.txt").exists()

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from skyplan.apply.terraform import PlanSummary, Terraform, find_terraform, show
-from skyplan.errors import InputError, SkyplanError
+from skyplan.apply.terraform import (
+    BUCKETS,
+    PlanSummary,
+    Terraform,
+    describe_change,
+    find_terraform,
+    force_destroy_only,
+    show,
+    state_resources,
+)
+from skyplan.errors import ApplyError, InputError, SkyplanError
 
 FAKE = """#!/bin/sh
 printf '%s\\n' "$@" > "$(dirname "$0")/args-$1.txt"
@@ -163,3 +172,122 @@ def test_a_failing_show_is_an_error_not_an_empty_plan(tmp_path: Path) -> None:
     (tmp_path / "show.json").write_text("Error: Failed to read the given file as a plan\n")
     with pytest.raises(SkyplanError):
         show(tf(path), tmp_path, tmp_path / "p.tfplan")
+
+
+# --- destroy: force_destroy on the buckets, and nothing else ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "aws_s3_bucket.eu_west_1",
+        "google_storage_bucket.europe_west4",
+        "terraform_data.bucket_local_a",
+        "aws_s3_bucket.b[0]",
+        'google_storage_bucket.b["europe-west4"]',
+        'module.stack["prod"].aws_s3_bucket.b',
+        "module.a.module.b[1].terraform_data.bucket_local_a[0]",
+    ],
+)
+def test_buckets_are_found_with_indexes_and_in_modules(address: str) -> None:
+    assert BUCKETS.match(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["aws_s3_bucket_policy.b", "aws_instance.b[0]", "terraform_data.job_top[0]", "data.x.y"],
+)
+def test_other_resources_are_not_buckets(address: str) -> None:
+    assert not BUCKETS.match(address)
+
+
+def _update(rtype: str, before: dict[str, object], after: dict[str, object], unknown: object):
+    return {
+        "address": f"{rtype}.b",
+        "type": rtype,
+        "change": {
+            "actions": ["update"],
+            "before": before,
+            "after": after,
+            "after_unknown": unknown,
+        },
+    }
+
+
+def test_only_an_in_place_update_of_force_destroy_is_accepted() -> None:
+    # as terraform 1.x plans it for the local cloud's bucket (output follows input)
+    data = _update(
+        "terraform_data",
+        {"id": "x", "input": {"force_destroy": False, "path": "a"},
+         "output": {"force_destroy": False, "path": "a"}},
+        {"id": "x", "input": {"force_destroy": True, "path": "a"}},
+        {"input": {}, "output": True},
+    )  # fmt: skip
+    assert force_destroy_only(data)
+    s3 = _update(
+        "aws_s3_bucket",
+        {"bucket": "b", "force_destroy": False, "tags": {"a": "1"}},
+        {"bucket": "b", "force_destroy": True, "tags": {"a": "1"}},
+        {},
+    )
+    assert force_destroy_only(s3)
+    tags = _update(
+        "aws_s3_bucket",
+        {"bucket": "b", "force_destroy": False, "tags": {"a": "1"}},
+        {"bucket": "b", "force_destroy": True, "tags": {"a": "2"}},
+        {},
+    )
+    assert not force_destroy_only(tags)
+    assert describe_change(tags) == "aws_s3_bucket.b: update (force_destroy, tags.a)"
+    moved = _update(
+        "terraform_data",
+        {"input": {"force_destroy": False, "path": "a"}},
+        {"input": {"force_destroy": True, "path": "b"}},
+        {"output": True},
+    )
+    assert not force_destroy_only(moved)
+    unknown = _update(
+        "aws_s3_bucket", {"force_destroy": False}, {"force_destroy": True}, {"arn": True}
+    )
+    assert not force_destroy_only(unknown)
+    for actions in (["delete"], ["create"], ["delete", "create"]):
+        change = {"address": "aws_s3_bucket.b", "change": {"actions": actions}}
+        assert not force_destroy_only(change)
+        assert describe_change(change) == f"aws_s3_bucket.b: {'/'.join(actions)}"
+    assert force_destroy_only({"address": "aws_s3_bucket.b", "change": {"actions": ["no-op"]}})
+
+
+STATE_LIST = """#!/bin/sh
+if [ "$1 $2" = "state list" ]; then
+  echo "$STATE_OUT"
+  echo "$STATE_ERR" >&2
+  exit "$STATE_EXIT"
+fi
+exit 1
+"""
+
+
+def _state_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: str, err: str, code: int):
+    path = tmp_path / "terraform"
+    path.write_text(STATE_LIST)
+    path.chmod(0o755)
+    for name, value in (("STATE_OUT", out), ("STATE_ERR", err), ("STATE_EXIT", str(code))):
+        monkeypatch.setenv(name, value)
+    return tf(path)
+
+
+def test_a_failing_state_list_is_an_error_for_destroy_not_an_empty_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = _state_list(tmp_path, monkeypatch, "", "Error: Failed to load state: AccessDenied", 1)
+    assert state_resources(binary, tmp_path) == ()  # `status` shows what it can
+    with pytest.raises(ApplyError) as info:
+        state_resources(binary, tmp_path, strict=True)
+    assert "AccessDenied" in info.value.message and "state list" in info.value.message
+
+
+def test_no_state_yet_is_an_empty_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = _state_list(tmp_path, monkeypatch, "", "No state file was found!", 1)
+    assert state_resources(binary, tmp_path, strict=True) == ()
+    binary = _state_list(tmp_path, monkeypatch, "aws_s3_bucket.b\naws_vpc.v", "", 0)
+    assert state_resources(binary, tmp_path, strict=True) == ("aws_s3_bucket.b", "aws_vpc.v")
