@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -83,10 +85,34 @@ def _copy_into(src: Path, dst: Path) -> None:
         raise FileNotFoundError(f"{src} does not exist")
 
 
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE): at every moment each name
+    holds one of the two trees. False where the system or the file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def replace_dir(target: Path, folders: list[Path]) -> None:
     """Make `target` hold exactly the union of `folders`' files: built in a temporary sibling
-    (same file system), then renamed into place, so a reader sees the old output or the new
-    one, never a mix and never a file left from the last run."""
+    (same file system), then swapped with `target` in one atomic exchange (renameat2), so a
+    reader always finds `target`, with the old output or the new one, never a mix, never a file
+    left from the last run, and never missing; the old tree is deleted afterwards. Without an
+    atomic exchange (not Linux, or a file system without it) the old tree is renamed away and
+    the new one renamed in, the old one put back if that fails."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.skyplan-new.", dir=target.parent))
     old = tmp.with_name(tmp.name + ".old")
@@ -94,16 +120,17 @@ def replace_dir(target: Path, folders: list[Path]) -> None:
         tmp.chmod(0o755)
         for folder in folders:
             shutil.copytree(folder, tmp, dirs_exist_ok=True)
-        if target.exists() or target.is_symlink():
-            os.rename(target, old)
-        try:
+        if not (target.exists() or target.is_symlink()):
             os.rename(tmp, target)
-        except OSError:
-            if old.exists():
+        elif not exchange(tmp, target):
+            os.rename(target, old)
+            try:
+                os.rename(tmp, target)
+            except OSError:
                 os.rename(old, target)  # put the last output back rather than lose it
-            raise
+                raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # after an exchange: the old output
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -61,15 +61,31 @@ def azcopy_source(uri: str, region: str) -> str:
     return f"https://storage.cloud.google.com/{bucket_path}"
 
 
+#: Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE), for when `mv --exchange`
+#: (GNU coreutils 9.5 and newer) is not there; exits non-zero where the system cannot.
+EXCHANGE_PY = (
+    "import ctypes,os,sys;f=ctypes.CDLL(None,use_errno=True).renameat2;"
+    "a,b=(os.fsencode(p) for p in sys.argv[1:3]);sys.exit(f(-100,a,-100,b,2)!=0)"
+)
 #: Replace the folder "$2" by a copy of the file or folder "$1" (POSIX sh, cp, mv, mktemp): the
-#: copy is made in a temporary sibling (same file system), then renamed into place, so a reader
-#: sees the old contents or the new ones, never a mix and never a file left from the last copy.
+#: copy is made in a temporary sibling (same file system), then swapped with "$2" in one atomic
+#: exchange (`mv -T --exchange`, else renameat2 through python3), so a reader always finds "$2",
+#: with the old contents or the new ones, never a mix, never a file left from the last copy,
+#: never missing; the old tree is deleted afterwards. Where no exchange is possible the old
+#: folder is renamed away and the copy renamed in (a reader may then find "$2" missing for that
+#: instant), and an interrupted copy (INT, TERM, HUP) puts the old folder back.
 LOCAL_MIRROR = (
     'set -eu; dst="${2%/}"; mkdir -p "$(dirname "$dst")"; '
-    'tmp=$(mktemp -d "$dst.skyplan-new.XXXXXX"); trap \'rm -rf "$tmp" "$tmp.old"\' EXIT; '
+    'tmp=$(mktemp -d "$dst.skyplan-new.XXXXXX"); '
+    'trap \'if [ -e "$tmp.old" ] && [ ! -e "$dst" ]; then mv "$tmp.old" "$dst"; fi; '
+    'rm -rf "$tmp" "$tmp.old"\' EXIT; '
+    "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; "
     'chmod "$(umask -S)" "$tmp"; '
     'if [ -d "$1" ]; then cp -R "$1/." "$tmp"; else cp "$1" "$tmp"; fi; '
-    'if [ -e "$dst" ]; then mv "$dst" "$tmp.old"; fi; mv "$tmp" "$dst"'
+    'if [ ! -e "$dst" ]; then mv "$tmp" "$dst"; '
+    'elif mv -T --exchange "$tmp" "$dst" 2>/dev/null; then :; '
+    f'elif python3 -c "{EXCHANGE_PY}" "$tmp" "$dst" 2>/dev/null; then :; '
+    'else mv "$dst" "$tmp.old"; mv "$tmp" "$dst"; fi'
 )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +363,40 @@ def test_a_rerun_replaces_a_local_jobs_output_with_nothing_left_from_the_last(
         "a", "new.txt", "sub", "sub/b",
     ]  # fmt: skip
     assert [p.name for p in target.parent.iterdir()] == ["words"]  # no temporary left
+
+
+def test_a_reader_never_finds_a_local_jobs_output_missing(tmp_path: Path) -> None:
+    """replace_dir swaps the new output in with one atomic exchange (renameat2)."""
+    from skyplan.apply.runner import replace_dir
+
+    class Reader(threading.Thread):
+        def __init__(self, path: Path):
+            super().__init__(daemon=True)
+            self.path, self.looks, self.missing = path, 0, 0
+            self.done = threading.Event()
+
+        def run(self) -> None:
+            while not self.done.is_set():
+                self.looks += 1
+                try:
+                    os.listdir(self.path)
+                except FileNotFoundError:
+                    self.missing += 1
+
+    target = tmp_path / "bucket" / "outputs" / "words"
+    replace_dir(target, [])
+    (target / "start").write_text("s")
+    reader = Reader(target)
+    reader.start()
+    try:
+        for n in range(300):
+            folder = tmp_path / f"n{n}"
+            folder.mkdir()
+            (folder / f"{n}.txt").write_text(str(n))
+            replace_dir(target, [folder])
+    finally:
+        reader.done.set()
+        reader.join()
+    assert [p.name for p in target.iterdir()] == ["299.txt"]
+    assert reader.missing == 0, f"missing {reader.missing} of {reader.looks} looks"
+    assert [p.name for p in target.parent.iterdir()] == ["words"]

@@ -3,7 +3,12 @@ a mirror (a re-run replaces the destination, never merges into it)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +158,76 @@ def test_a_local_copy_of_a_single_file_and_a_failed_one(tmp_path: Path) -> None:
     assert failed.returncode != 0
     assert sorted(p.name for p in dst.iterdir()) == ["text.txt"]  # untouched
     assert sorted(p.name for p in dst.parent.iterdir()) == ["text"]  # no temporary left
+
+
+class Reader(threading.Thread):
+    """Looks at a folder as fast as it can, counting the times it was missing."""
+
+    def __init__(self, path: Path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.looks = self.missing = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.looks += 1
+            try:
+                os.listdir(self.path)
+            except FileNotFoundError:
+                self.missing += 1
+
+
+def test_a_reader_never_finds_the_destination_of_a_local_copy_missing(tmp_path: Path) -> None:
+    """The copy is swapped in by one atomic exchange: there is no instant between taking the old
+    folder away and putting the new one in."""
+    src = tmp_path / "src"
+    src.mkdir()
+    dst = tmp_path / "copies" / "words"
+    dst.mkdir(parents=True)
+    (dst / "n.txt").write_text("start")
+    reader = Reader(dst)
+    reader.start()
+    try:
+        for n in range(25):
+            for old in src.iterdir():
+                old.unlink()
+            (src / f"{n}.txt").write_text(str(n))
+            subprocess.run(local_copy(str(src), str(dst)), check=True)
+            assert [p.name for p in dst.iterdir()] == [f"{n}.txt"]
+    finally:
+        reader.done.set()
+        reader.join()
+    assert reader.looks > 1000 and reader.missing == 0
+    assert sorted(p.name for p in dst.parent.iterdir()) == ["words"]  # nothing left aside
+
+
+def test_an_interrupted_local_copy_leaves_the_destination_and_no_temporary(
+    tmp_path: Path,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    started = tmp_path / "cp-started"
+    cp = bin_dir / "cp"  # a slow cp: the copy is under way when it is interrupted
+    cp.write_text(f'#!/bin/sh\ntouch "{started}"\nsleep 30\n')
+    cp.chmod(0o755)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "new.txt").write_text("new")
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    (dst / "old.txt").write_text("old")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(local_copy(str(src), str(dst)), env=env, start_new_session=True)
+    try:
+        end = time.monotonic() + 30
+        while not started.exists():
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) != 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert [p.name for p in dst.iterdir()] == ["old.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "cp-started", "dst", "src"]
