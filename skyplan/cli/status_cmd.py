@@ -27,7 +27,7 @@ def status(
     from rich.table import Table
     from rich.text import Text
 
-    from skyplan.apply.runner import PENDING, RUNNING, step_key
+    from skyplan.apply.runner import PENDING, RUNNING, SKIPPED, step_key
     from skyplan.apply.scrub import Scrubber
     from skyplan.apply.state import StackState, live_holder, read_json
     from skyplan.apply.terraform import find_terraform, outputs, state_resources
@@ -47,6 +47,7 @@ def status(
     state = StackState(folder)
     runs = (read_json(state.runs_file) or {}).get("steps", {})
     live = live_holder(state) is not None
+    left = {} if live else left_running(state)  # step -> the skyplan pid that left it running
     con = console()
 
     resources = Table(title=f"Stack {manifest['stack']}: resources", title_justify="left")
@@ -78,8 +79,11 @@ def status(
         item, entry = items[step], runs.get(step, {})
         current = entry.get("key") == step_key(item)
         state_name = entry.get("state", PENDING) if current else PENDING
+        style = STYLES.get(state_name, "")
         if state_name == RUNNING and not live:
-            state_name = "interrupted"
+            owner = left.get(step)
+            state_name = f"running (left by pid {owner})" if owner else "interrupted"
+            style = STYLES.get(RUNNING if owner else state_name, "")
         spent += float(entry.get("usd") or 0.0) if current else 0.0
         where = (
             f"{item['cloud']}:{item['region']} {item['instance_type']} x{item['nodes']}"
@@ -87,15 +91,35 @@ def status(
             else f"{item['from']} -> {item['to']}"
         )
         detail = (entry.get("detail") or "") if current else ""
-        log = (entry.get("log") if current else None) or step_log(state, step, item, state_name)
+        log = None
+        if state_name not in (PENDING, SKIPPED):  # never a log of an earlier run
+            log = (entry.get("log") if current else None) or step_log(state, step, item, state_name)
         steps.add_row(
-            step, where, Text(state_name, STYLES.get(state_name, "")), Text(detail),
-            Text(log or "-"),
+            step, where, Text(state_name, style), Text(detail), Text(log or "-"),
         )  # fmt: skip
     con.print(steps)
     con.print(
         Text(f"Spent {fmt_usd(spent)} of {fmt_usd(plan['total_usd'])} planned (compute so far)")
     )
+
+
+def left_running(state: StackState) -> dict[str, int]:
+    """Steps whose commands a skyplan that died left running on this machine (recorded in
+    children.json, still running): step -> that skyplan's pid."""
+    import socket
+
+    from skyplan.apply.children import load
+    from skyplan.apply.state import boot_id
+
+    host, boot = socket.gethostname(), boot_id()
+    out: dict[str, int] = {}
+    for child in load(state):
+        if child.host != host or (child.boot and boot and child.boot != boot):
+            continue
+        step = child.step_name
+        if step and step not in out and child.group_alive():
+            out[step] = child.owner
+    return out
 
 
 def output_rows(output: dict[str, Any]) -> list[tuple[str, str]]:
@@ -129,4 +153,5 @@ def step_log(state: StackState, step: str, item: dict[str, Any], state_name: str
         paths = [state.logs / "jobs" / f"{item['name']}-{n}.log" for n in range(item["nodes"])]
         found = [str(p) for p in paths if p.exists()]
         return ", ".join(found) or None
-    return str(item.get("runs")) if state_name in ("running", "interrupted") else None
+    started = state_name.startswith("running") or state_name == "interrupted"
+    return str(item.get("runs")) if started else None

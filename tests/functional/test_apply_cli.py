@@ -395,7 +395,8 @@ def test_kill_9_of_only_skyplan_stops_its_orphaned_job_before_running_it_again(
     assert _running(orphan)
     status = run_cli("status", "build", cwd=root)
     row = _rows(status.stdout)["job:slow"]
-    assert row[2] == "interrupted" and row[-1] == str(Path("build/.skyplan/logs/jobs/slow-0.log"))
+    assert row[2] == f"running (left by pid {first.pid})"  # its orphan still runs it
+    assert row[-1] == str(Path("build/.skyplan/logs/jobs/slow-0.log"))
     proc = apply(spec)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"job:slow node 0 (pid {orphan}) was left running by skyplan pid {first.pid}" in (
@@ -629,6 +630,9 @@ def test_destroy_refuses_a_force_destroy_step_that_would_change_more(
     )
     spec.write_text(moved)
     assert run_cli("plan", spec, "--out", "build", cwd=root).returncode == 0
+    # every step changed: pending, and no log of the earlier run is shown for it
+    rows = _rows(run_cli("status", "build", cwd=root).stdout)
+    assert all(rows[s][2] == "pending" and rows[s][-1] == "-" for s in ("job:split", "job:count"))
     before = state_list(root / "build" / "local")
     gone = run_cli("destroy", "build", "--auto-approve", cwd=root)
     assert gone.returncode == 4, gone.stdout + gone.stderr
