@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -40,11 +42,34 @@ def hcl_value(value: Any) -> str:
     raise TypeError(f"no HCL literal for {type(value).__name__}")
 
 
+def bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (compiling them costs a fifth of a second per
+    `skyplan plan`), in `$XDG_CACHE_HOME/skyplan/` (default `~/.cache/skyplan/`).
+
+    jinja2 keys each entry by the template's source checksum, so an edited or upgraded template
+    is compiled afresh. The cache is used only when the folder is this user's and nobody else
+    can write to it (it holds code); otherwise, or with SKYPLAN_NO_CACHE set, templates are
+    compiled every run."""
+    if os.environ.get("SKYPLAN_NO_CACHE"):
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "skyplan" / f"jinja2-{jinja2.__version__}"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The jinja2 environment over `skyplan/templates/`."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("skyplan", "templates"),
+        bytecode_cache=bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
