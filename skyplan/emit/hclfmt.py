@@ -53,16 +53,17 @@ def _net_brackets(text: str) -> int:
     return sum(bare.count(c) for c in "([{") - sum(bare.count(c) for c in ")]}")
 
 
-def _indent(text: str) -> list[tuple[int, str]]:
-    """(depth, stripped line) per line, -1 for one kept blank line; hclwrite's rule: a line with
-    more openers than closers indents what follows by one level, however many it opens."""
-    lines: list[tuple[int, str]] = []
+def _indent(text: str) -> list[tuple[int, str, int]]:
+    """(depth, stripped line, net brackets) per line, depth -1 for one kept blank line;
+    hclwrite's rule: a line with more openers than closers indents what follows by one level,
+    however many it opens."""
+    lines: list[tuple[int, str, int]] = []
     stack: list[int] = []
     for raw in text.splitlines():
         line = raw.strip()
         if not line:
-            if lines and lines[-1][0] >= 0 and _net_brackets(lines[-1][1]) <= 0:
-                lines.append((-1, ""))
+            if lines and lines[-1][0] >= 0 and lines[-1][2] <= 0:
+                lines.append((-1, "", 0))
             continue
         net = _net_brackets(line)
         if net < 0:
@@ -75,7 +76,7 @@ def _indent(text: str) -> list[tuple[int, str]]:
                     closed = 0
             if lines and lines[-1][0] < 0:
                 lines.pop()  # no blank line before a closing bracket
-        lines.append((len(stack), line))
+        lines.append((len(stack), line, net))
         if net > 0:
             stack.append(net)
     while lines and lines[-1][0] < 0:
@@ -94,9 +95,11 @@ def format_hcl(text: str) -> str:
         out.extend(f"{'  ' * d}{k.ljust(width)} = {v}" for d, k, v in run)
         run.clear()
 
-    for d, line in lines:
+    for d, line, net in lines:
         m = _ASSIGN.match(line)
-        if m and _net_brackets(m.group("value")) == 0:
+        # an assignment's key holds no brackets (strings are blanked), so the line's count is
+        # its value's
+        if m and net == 0:
             if run and run[-1][0] != d:
                 flush()
             run.append((d, m.group("key"), m.group("value")))

@@ -73,12 +73,21 @@ class CopyPrices:
     def __init__(self, spec: SkySpec, catalog: Catalog):
         self.spec, self.catalog = spec, catalog
         self.cache: dict[tuple[str, str, str], int] = {}
+        self.rates: dict[tuple[str, str], Decimal] = {}
+
+    def rate(self, src: str, dst: str) -> Decimal:
+        """USD per GB from region src to region dst (`cloud:region` keys), cached."""
+        key = (src, dst)
+        if key not in self.rates:
+            regions = self.catalog.region_by_key
+            self.rates[key] = egress_usd_per_gb(
+                self.catalog, regions[src], regions[dst], self.spec.peering
+            )
+        return self.rates[key]
 
     def copy(self, dataset: str, size: Decimal, src: str, dst: str) -> int:
         """Price in micro-dollars of one copy of `dataset` (size in GB) from src to dst."""
         key = (dataset, src, dst)
         if key not in self.cache:
-            regions = self.catalog.region_by_key
-            rate = egress_usd_per_gb(self.catalog, regions[src], regions[dst], self.spec.peering)
-            self.cache[key] = micro_usd(size * rate)
+            self.cache[key] = micro_usd(size * self.rate(src, dst))
         return self.cache[key]

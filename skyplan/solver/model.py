@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from skyplan.catalog.models import Catalog, egress_usd_per_gb
+from skyplan.catalog.models import Catalog
 from skyplan.solver.candidates import Candidates
+from skyplan.solver.costs import CopyPrices
 from skyplan.solver.heuristic import cheapest
 from skyplan.spec.model import Dataset, SkySpec
 from skyplan.units import micro_usd
@@ -137,17 +139,15 @@ def _copy_literal(b: ProtoBuilder, literals: list[int]) -> int:
 def _add_transfers(
     b: ProtoBuilder, spec: SkySpec, catalog: Catalog, cands: Candidates, opt_vars: list[list[int]]
 ) -> None:
-    regions = catalog.region_by_key
+    prices = CopyPrices(spec, catalog)
     index = {jo.job.name: i for i, jo in enumerate(cands.jobs)}
     for d in spec.datasets:
         if not d.readers:
             continue
         readers_at = _reader_literals(cands, opt_vars, d)
         if d.location is not None:
-            home = regions[d.location]
             for r in sorted(readers_at):
-                rate = egress_usd_per_gb(catalog, home, regions[r], spec.peering)
-                micro = micro_usd(d.size_gb * rate)
+                micro = prices.copy(d.name, d.size_gb, d.location, r)
                 if micro:
                     b.cost(_copy_literal(b, readers_at[r]), micro)
             continue
@@ -157,7 +157,7 @@ def _add_transfers(
             producer_at[opt.region].append(var)
         sums = _ProducerSums(b, catalog, producer_at)
         for r in sorted(readers_at):
-            _copy_from_producer(b, catalog, spec, d, r, sums, readers_at[r])
+            _copy_from_producer(b, prices, d, r, sums, readers_at[r])
 
 
 class _ProducerSums:
@@ -220,8 +220,7 @@ class _ProducerSums:
 
 def _copy_from_producer(
     b: ProtoBuilder,
-    catalog: Catalog,
-    spec: SkySpec,
+    prices: CopyPrices,
     d: Dataset,
     r: str,
     sums: _ProducerSums,
@@ -235,11 +234,12 @@ def _copy_from_producer(
     product linearisation this keeps the LP relaxation tight, which is what lets CP-SAT prove
     optimality on large plans.
     """
-    regions = catalog.region_by_key
+    by_rate: dict[Decimal, set[str]] = defaultdict(set)
+    for s in sums.at:
+        by_rate[prices.rate(s, r)].add(s)
     by_micro: dict[int, set[str]] = defaultdict(set)
-    for s in sorted(sums.at):
-        rate = egress_usd_per_gb(catalog, regions[s], regions[r], spec.peering)
-        by_micro[micro_usd(d.size_gb * rate)].add(s)
+    for rate, members in by_rate.items():
+        by_micro[micro_usd(d.size_gb * rate)] |= members
     if set(by_micro) == {0}:
         return
     copy = _copy_literal(b, readers)
