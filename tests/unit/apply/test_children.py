@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from skyplan.apply import children
-from skyplan.apply.children import Child, load, reap_orphans, supervised
+from skyplan.apply.children import Child, load, supervised
+from skyplan.apply.orphans import reap_orphans
 from skyplan.apply.state import StackState, boot_id, process_start, process_state, write_json
 from skyplan.errors import ApplyError
 
