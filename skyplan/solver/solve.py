@@ -130,7 +130,7 @@ def _outcome(
         max(round(response.best_objective_bound), lower if lower is not None else -(1 << 62)),
     )
     info = SolverInfo("OPTIMAL") if status == "OPTIMAL" else SolverInfo(status, round(stats.gap, 6))
-    return SolveResult(plan_for(spec, catalog, chosen, info), stats)
+    return SolveResult(dataclasses.replace(draft, solver=info), stats)
 
 
 def _improve_start(
