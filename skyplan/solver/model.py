@@ -14,78 +14,11 @@ from typing import Any
 from skyplan.catalog.models import Catalog
 from skyplan.solver.candidates import Candidates
 from skyplan.solver.costs import CopyPrices
+from skyplan.solver.coupled import add_produced_copies
 from skyplan.solver.heuristic import cheapest
+from skyplan.solver.model_base import Derived, ProducerSums, ProtoBuilder
 from skyplan.spec.model import Dataset, SkySpec
 from skyplan.units import micro_usd
-
-
-def neg(literal: int) -> int:
-    """The negation of a literal in CpModelProto's encoding."""
-    return -literal - 1
-
-
-class ProtoBuilder:
-    """A thin writer of CpModelProto rows: boolean variables, clauses, linear rows, objective."""
-
-    def __init__(self) -> None:
-        from ortools.sat.python import cp_model_helper as cmh
-
-        self.proto: Any = cmh.CpModelProto()
-        self.obj_vars: list[int] = []
-        self.obj_coeffs: list[int] = []
-        # how derived variables follow from the placements, to complete a solution hint
-        self.any_of: list[tuple[int, list[int]]] = []
-        self.copy_from: list[tuple[int, int, list[int]]] = []
-        self.sums: list[tuple[int, list[int]]] = []
-
-    @property
-    def num_vars(self) -> int:
-        """How many variables the model has."""
-        return len(self.proto.variables)
-
-    def new_bool(self) -> int:
-        """A fresh 0/1 variable."""
-        v = self.proto.variables.add()
-        v.domain.extend([0, 1])
-        return self.num_vars - 1
-
-    def exactly_one(self, literals: list[int]) -> None:
-        """Exactly one of `literals` is true."""
-        self.proto.constraints.add().exactly_one.literals.extend(literals)
-
-    def implies(self, a: int, b: int) -> None:
-        """a => b."""
-        self.proto.constraints.add().bool_or.literals.extend([neg(a), b])
-
-    def linear(
-        self, variables: list[int], coeffs: list[int], lo: int, hi: int, enforce: int | None = None
-    ) -> None:
-        """lo <= sum(coeffs * variables) <= hi, optionally only when `enforce` is true."""
-        ct = self.proto.constraints.add()
-        if enforce is not None:
-            ct.enforcement_literal.append(enforce)
-        ct.linear.vars.extend(variables)
-        ct.linear.coeffs.extend(coeffs)
-        ct.linear.domain.extend([lo, hi])
-
-    def cost(self, var: int, micro: int) -> None:
-        """Add micro * var to the objective."""
-        if micro:
-            self.obj_vars.append(var)
-            self.obj_coeffs.append(micro)
-
-    def finish(self) -> Any:
-        """The proto with its objective set; costs too large for exact 64-bit sums are refused."""
-        if sum(self.obj_coeffs) >= 1 << 62:
-            from skyplan.errors import InputError
-
-            raise InputError(
-                "the plan's possible costs exceed what the solver can sum exactly (4.6e12 USD)",
-                hint="check hours, nodes and data sizes for a typo",
-            )
-        self.proto.objective.vars.extend(self.obj_vars)
-        self.proto.objective.coeffs.extend(self.obj_coeffs)
-        return self.proto
 
 
 @dataclass(frozen=True)
@@ -107,9 +40,7 @@ class BuiltModel:
     quota_rows: tuple[QuotaRow, ...]
     num_vars: int
     # how the derived variables follow from the placements (see ProtoBuilder)
-    sums: tuple[tuple[int, list[int]], ...] = ()
-    any_of: tuple[tuple[int, list[int]], ...] = ()
-    copy_from: tuple[tuple[int, int, list[int]], ...] = ()
+    derived: tuple[Derived, ...] = ()
 
 
 def _reader_literals(
@@ -125,6 +56,14 @@ def _reader_literals(
     return out
 
 
+def _regions_of(cands: Candidates, opt_vars: list[list[int]], i: int) -> dict[str, list[int]]:
+    """Region -> literals of job i's options there."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for opt, var in zip(cands.jobs[i].options, opt_vars[i], strict=True):
+        out[opt.region].append(var)
+    return out
+
+
 def _copy_literal(b: ProtoBuilder, literals: list[int]) -> int:
     """A literal true when some reader runs in a region (a copy must be made there)."""
     if len(literals) == 1:
@@ -132,12 +71,17 @@ def _copy_literal(b: ProtoBuilder, literals: list[int]) -> int:
     c = b.new_bool()
     for lit in literals:
         b.implies(lit, c)
-    b.any_of.append((c, literals))
+    b.derived.append((c, literals, None))
     return c
 
 
 def _add_transfers(
-    b: ProtoBuilder, spec: SkySpec, catalog: Catalog, cands: Candidates, opt_vars: list[list[int]]
+    b: ProtoBuilder,
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    opt_vars: list[list[int]],
+    coupled: bool,
 ) -> None:
     prices = CopyPrices(spec, catalog)
     index = {jo.job.name: i for i, jo in enumerate(cands.jobs)}
@@ -151,71 +95,14 @@ def _add_transfers(
                 if micro:
                     b.cost(_copy_literal(b, readers_at[r]), micro)
             continue
-        p = index[d.producer or ""]
-        producer_at: dict[str, list[int]] = defaultdict(list)
-        for opt, var in zip(cands.jobs[p].options, opt_vars[p], strict=True):
-            producer_at[opt.region].append(var)
-        sums = _ProducerSums(b, catalog, producer_at)
+        producer_at = _regions_of(cands, opt_vars, index[d.producer or ""])
+        sums = ProducerSums(b, catalog, producer_at)
+        if coupled:
+            readers = [_regions_of(cands, opt_vars, index[name]) for name in sorted(d.readers)]
+            add_produced_copies(b, catalog, prices, d, sums, readers)
+            continue
         for r in sorted(readers_at):
             _copy_from_producer(b, prices, d, r, sums, readers_at[r])
-
-
-class _ProducerSums:
-    """Sums of one producer's option literals over groups of regions, as short rows.
-
-    A price class of source regions is written with at most a few terms: whole (cloud,
-    continent) groups and whole clouds by one aggregate variable each (y = the sum of the
-    producer's literals there), the rest region by region; a group that the class holds all
-    but a few regions of is written as y_group minus those regions. Same LP as the long rows,
-    a fraction of the non-zeros."""
-
-    def __init__(self, b: ProtoBuilder, catalog: Catalog, producer_at: dict[str, list[int]]):
-        self.b, self.at = b, producer_at
-        regions = catalog.region_by_key
-        self.group_of = {s: (regions[s].cloud, regions[s].continent) for s in producer_at}
-        self.groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for s in sorted(producer_at):
-            self.groups[self.group_of[s]].append(s)
-        self.clouds: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for g in sorted(self.groups):
-            self.clouds[g[0]].append(g)
-        self.cache: dict[object, int] = {}
-
-    def _sum_var(self, key: object, lits: list[int]) -> int:
-        if len(lits) == 1:
-            return lits[0]
-        if key not in self.cache:
-            y = self.b.new_bool()
-            self.b.linear([y, *lits], [1] + [-1] * len(lits), 0, 0)
-            self.b.sums.append((y, lits))
-            self.cache[key] = y
-        return self.cache[key]
-
-    def terms(self, members: set[str]) -> tuple[list[int], list[int]]:
-        """(variables, coefficients) whose sum is the producer's literals in `members`."""
-        variables: list[int] = []
-        coeffs: list[int] = []
-        for cloud, groups in self.clouds.items():
-            if len(groups) > 1 and all(set(self.groups[g]) <= members for g in groups):
-                lits = [x for g in groups for s in self.groups[g] for x in self.at[s]]
-                variables.append(self._sum_var(cloud, lits))
-                coeffs.append(1)
-                continue
-            for g in groups:
-                inside = [s for s in self.groups[g] if s in members]
-                outside = [s for s in self.groups[g] if s not in members]
-                if len(inside) > len(outside) + 1:
-                    lits = [x for s in self.groups[g] for x in self.at[s]]
-                    variables.append(self._sum_var(g, lits))
-                    coeffs.append(1)
-                    for s in outside:
-                        variables.extend(self.at[s])
-                        coeffs.extend([-1] * len(self.at[s]))
-                else:
-                    for s in inside:
-                        variables.extend(self.at[s])
-                        coeffs.extend([1] * len(self.at[s]))
-        return variables, coeffs
 
 
 def _copy_from_producer(
@@ -223,7 +110,7 @@ def _copy_from_producer(
     prices: CopyPrices,
     d: Dataset,
     r: str,
-    sums: _ProducerSums,
+    sums: ProducerSums,
     readers: list[int],
 ) -> None:
     """Price the copy of a produced data set to reader region r, whatever region the producer is in.
@@ -250,7 +137,7 @@ def _copy_from_producer(
         variables, coeffs = sums.terms(members)
         b.linear([w, *variables], [1] + [-c for c in coeffs], -(1 << 40), 0)
         b.cost(w, micro)
-        b.copy_from.append((w, copy, [x for s in sorted(members) for x in sums.at[s]]))
+        b.derived.append((w, [copy], [x for s in sorted(members) for x in sums.at[s]]))
         ws.append(w)
     b.linear([*ws, copy], [1] * len(ws) + [-1], 0, 1 << 40)
 
@@ -292,9 +179,11 @@ def build_model(
     budget_micro: int | None = None,
     start: list[int] | None = None,
     quota_limits: dict[tuple[str, str], int] | None = None,
+    coupled: bool = False,
 ) -> BuiltModel:
-    """Variables: one per job option; one per (data set, reader region) copy; one per
-    (produced data set, reader region, egress price class of the producer's region)."""
+    """Variables: one per job option; one per (data set, reader region) copy; for produced
+    data sets, with `coupled` the pairwise rows of coupled.py, else one per (data set, reader
+    region, egress price class of the producer's region)."""
     b = ProtoBuilder()
     opt_vars: list[list[int]] = []
     for jo in cands.jobs:
@@ -303,7 +192,7 @@ def build_model(
         for var, opt in zip(vars_, jo.options, strict=True):
             b.cost(var, opt.micro)
         opt_vars.append(vars_)
-    _add_transfers(b, spec, catalog, cands, opt_vars)
+    _add_transfers(b, spec, catalog, cands, opt_vars, coupled)
     limits = catalog.quota_limits if quota_limits is None else quota_limits
     quota_rows = _add_quotas(b, limits, cands, opt_vars)
     if budget_micro is not None:
@@ -314,9 +203,7 @@ def build_model(
         tuple(tuple(v) for v in opt_vars),
         tuple(quota_rows),
         b.num_vars,
-        tuple(b.sums),
-        tuple(b.any_of),
-        tuple(b.copy_from),
+        tuple(b.derived),
     )
     set_hint(built, cands, start)
     return built
@@ -332,12 +219,8 @@ def set_hint(built: BuiltModel, cands: Candidates, start: list[int] | None) -> N
         if vars_:
             best = start[i] if start is not None else cheapest(jo.options)
             values[vars_[best]] = 1
-    for y, lits in built.sums:
-        values[y] = int(any(values[x] for x in lits))
-    for c, sources in built.any_of:
-        values[c] = int(any(values[s] for s in sources))
-    for w, copy, lits in built.copy_from:
-        values[w] = int(bool(values[copy]) and any(values[s] for s in lits))
+    for var, a, b in built.derived:
+        values[var] = int(any(values[x] for x in a) and (b is None or any(values[x] for x in b)))
     built.proto.clear_solution_hint()
     built.proto.solution_hint.vars.extend(range(built.num_vars))
     built.proto.solution_hint.values.extend(values)

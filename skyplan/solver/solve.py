@@ -32,6 +32,18 @@ LNS_SHARE = 0.7
 # 0.81 -> 0.77; on the 300-job one (20,606) the plan after 30 s is worse without it ($8,128 at
 # 2.4% against $8,023 at 1.3%).
 PRESOLVE_VARIABLES = 10_000
+# Models with at least this many job options (and under LNS_OPTIONS) write the copies of produced
+# data with the coupled rows of coupled.py: their LP relaxation is tight where the plain rows'
+# is 2-5% low, which CP-SAT needs to prove larger plans optimal, but they are 2-3 times the
+# variables, which costs more than it saves on smaller models. Seconds to OPTIMAL, plain /
+# coupled, on synthetic specs (benchmarks/synthetic.py, jobs/seed: options): 100/7: 3,396 0.95 /
+# 1.85; 120/2: 4,808 3.6 / 2.3; 120/1: 5,041 0.8 / 4.0; 200/7: 5,317 1.6 / 3.2; 150/7: 7,025 6.2 /
+# 5.4; 250/1: 8,993 9.7 / 10.4; 250/2: 9,434 3.0 / 8.5; 300/7: 10,203 not proven in 30 s (1.3%
+# gap) / 10.3; 400/1: 17,714 neither in 30 s, the coupled plan 8% cheaper. Above LNS_OPTIONS the
+# coupled model is too large for CP-SAT's LP within the time limit (1,000 jobs: 172,000
+# variables; after 30 s its plan is 5.2% above the coupled LP's bound of $23,802.30, the plain
+# rows' with the neighbourhood search 2.6-3.4% above it).
+COUPLED_OPTIONS = 10_000
 # option evaluations the greedy start's local moves may spend (a count, so it is deterministic)
 SMALL_EVALUATIONS = 1_000_000
 LARGE_EVALUATIONS = 50_000
@@ -45,6 +57,8 @@ class Limits:
     time_limit: float = DEFAULT_TIME_LIMIT
     work_limit: float | None = None
     workers: int = 1
+    # the coupled rows for produced data (coupled.py): None chooses by size (COUPLED_OPTIONS)
+    coupled: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -181,10 +195,14 @@ def solve_detailed(
     empty = [jo.job for jo in cands.jobs if not jo.options]
     if empty:
         raise InfeasibleError(**explain_no_region(spec, catalog, blocked, empty))
-    large = sum(len(jo.options) for jo in cands.jobs) >= LNS_OPTIONS
+    options = sum(len(jo.options) for jo in cands.jobs)
+    large = options >= LNS_OPTIONS
+    coupled = limits.coupled
+    if coupled is None:
+        coupled = COUPLED_OPTIONS <= options < LNS_OPTIONS
     # large models spend their time on the LP start and the neighbourhood search instead
     start = local_search(spec, catalog, cands, LARGE_EVALUATIONS if large else SMALL_EVALUATIONS)
-    built = build_model(spec, catalog, cands, start=start)
+    built = build_model(spec, catalog, cands, start=start, coupled=coupled)
     # every plan pays at least each job's cheapest option (copies cost nothing or more)
     lower = sum(min(o.micro for o in jo.options) for jo in cands.jobs)
     if large and within_quotas(catalog, cands, start):
@@ -202,7 +220,9 @@ def solve_detailed(
     proven = result.stats.status == "OPTIMAL"
     if not proven:
         # the limit stopped above the budget: search again with the budget as a hard limit
-        capped = build_model(spec, catalog, cands, budget_micro=micro_usd(budget), start=start)
+        capped = build_model(
+            spec, catalog, cands, budget_micro=micro_usd(budget), start=start, coupled=coupled
+        )
         again = _outcome(spec, catalog, cands, capped, None, limits)
         if isinstance(again, SolveResult) and again.plan.total_usd <= budget:
             return again
@@ -217,7 +237,8 @@ def solve(
     time_limit: float = DEFAULT_TIME_LIMIT,
     workers: int = 1,
     work_limit: float | None = None,
+    coupled: bool | None = None,
 ) -> Plan:
     """The cheapest plan obeying every rule (pure; deterministic unless a wall limit stops it)."""
-    limits = Limits(time_limit, work_limit, workers)
+    limits = Limits(time_limit, work_limit, workers, coupled)
     return solve_detailed(spec, catalog, blocked, limits=limits).plan

@@ -599,7 +599,15 @@ def test_solver_matches_brute_force_oracle_under_tight_quotas(s: Scenario) -> No
     check_against_oracle(s)
 
 
-def check_against_oracle(s: Scenario) -> None:
+@settings(max_examples=200, **COMMON)
+@given(scenarios())
+def test_coupled_rows_match_brute_force_oracle(s: Scenario) -> None:
+    """(a) with the coupled rows for produced data (coupled.py), which the solver only picks on
+    larger specs by itself."""
+    check_against_oracle(s, coupled=True)
+
+
+def check_against_oracle(s: Scenario, coupled: bool | None = None) -> None:
     found = oracle(s.catalog, s.spec)
     event(f"oracle: {found.reason or 'plan'}")
     event(f"budget: {s.budget_mode}")
@@ -610,11 +618,11 @@ def check_against_oracle(s: Scenario) -> None:
     )
     if found.total is None or over_budget:
         with pytest.raises(InfeasibleError):
-            plan = solve(spec, s.catalog)
+            plan = solve(spec, s.catalog, coupled=coupled)
             pytest.fail(describe_failure(s, d, "solver found", plan_to_json(plan), found))
         return
     try:
-        plan = solve(spec, s.catalog)
+        plan = solve(spec, s.catalog, coupled=coupled)
     except InfeasibleError as e:
         pytest.fail(describe_failure(s, d, "solver: infeasible", e.message, "oracle:", found))
     assert plan.solver.status == "OPTIMAL"
