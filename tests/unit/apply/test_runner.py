@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import threading
 from pathlib import Path
 from typing import Any
+
+from folder_reader import Reader
 
 from skyplan.apply.runner import DONE, FAILED, SKIPPED, run_manifest, step_key
 from skyplan.apply.state import StackState, read_json
@@ -368,20 +368,6 @@ def test_a_rerun_replaces_a_local_jobs_output_with_nothing_left_from_the_last(
 def test_a_reader_never_finds_a_local_jobs_output_missing(tmp_path: Path) -> None:
     """replace_dir swaps the new output in with one atomic exchange (renameat2)."""
     from skyplan.apply.runner import replace_dir
-
-    class Reader(threading.Thread):
-        def __init__(self, path: Path):
-            super().__init__(daemon=True)
-            self.path, self.looks, self.missing = path, 0, 0
-            self.done = threading.Event()
-
-        def run(self) -> None:
-            while not self.done.is_set():
-                self.looks += 1
-                try:
-                    os.listdir(self.path)
-                except FileNotFoundError:
-                    self.missing += 1
 
     target = tmp_path / "bucket" / "outputs" / "words"
     replace_dir(target, [])

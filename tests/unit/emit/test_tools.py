@@ -7,11 +7,11 @@ import contextlib
 import os
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from folder_reader import Reader
 
 from skyplan.emit.tools import (
     STAGING,
@@ -158,24 +158,6 @@ def test_a_local_copy_of_a_single_file_and_a_failed_one(tmp_path: Path) -> None:
     assert failed.returncode != 0
     assert sorted(p.name for p in dst.iterdir()) == ["text.txt"]  # untouched
     assert sorted(p.name for p in dst.parent.iterdir()) == ["text"]  # no temporary left
-
-
-class Reader(threading.Thread):
-    """Looks at a folder as fast as it can, counting the times it was missing."""
-
-    def __init__(self, path: Path):
-        super().__init__(daemon=True)
-        self.path = path
-        self.looks = self.missing = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            self.looks += 1
-            try:
-                os.listdir(self.path)
-            except FileNotFoundError:
-                self.missing += 1
 
 
 def test_a_reader_never_finds_the_destination_of_a_local_copy_missing(tmp_path: Path) -> None:
