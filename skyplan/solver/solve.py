@@ -22,9 +22,13 @@ from skyplan.units import micro_usd
 
 DEFAULT_TIME_LIMIT = 60.0
 # Models with at least this many job options get a start from the LP relaxation and the
-# neighbourhood search before CP-SAT (the 1,000-job benchmark has about 39,000; a 300-job one
-# about 10,000, which CP-SAT settles alone); the search stops at this share of the time limit.
-LNS_OPTIONS = 20_000
+# neighbourhood search before CP-SAT, with the plain rows (the 1,000-job benchmark has about
+# 39,000); below, CP-SAT with the coupled rows (see COUPLED_OPTIONS) does better within 30 s:
+# synthetic specs (jobs/seed: options, this path / the coupled rows alone): 700/7: 21,811
+# FEASIBLE 1.1% $16,571.81 / OPTIMAL in 22 s $16,552.51; 700/1: 22,005 FEASIBLE 4.2% $12,578.88 /
+# OPTIMAL in 25 s $12,490.71; 850/7: 31,539 $17,577.07 / $18,375.85; 775/7: 33,642 $16,500.20 /
+# $17,405.50. The search stops at LNS_SHARE of the time limit.
+LNS_OPTIONS = 23_000
 LNS_SHARE = 0.7
 # CP-SAT's presolve runs on models with at least this many variables. Below, the model is
 # already small and tight and presolve costs more than it saves: seconds to OPTIMAL on the
@@ -39,7 +43,8 @@ PRESOLVE_VARIABLES = 10_000
 # coupled, on synthetic specs (benchmarks/synthetic.py, jobs/seed: options): 100/7: 3,396 0.95 /
 # 1.85; 120/2: 4,808 3.6 / 2.3; 120/1: 5,041 0.8 / 4.0; 200/7: 5,317 1.6 / 3.2; 150/7: 7,025 6.2 /
 # 5.4; 250/1: 8,993 9.7 / 10.4; 250/2: 9,434 3.0 / 8.5; 300/7: 10,203 not proven in 30 s (1.3%
-# gap) / 10.3; 400/1: 17,714 neither in 30 s, the coupled plan 8% cheaper. Above LNS_OPTIONS the
+# gap) / 10.3; 400/1: 17,714 neither in 30 s, the coupled plan 8% cheaper; 500/7: 14,167 OPTIMAL
+# in 13-19 s. Above LNS_OPTIONS the
 # coupled model is too large for CP-SAT's LP within the time limit (1,000 jobs: 172,000
 # variables; after 30 s its plan is 5.2% above the coupled LP's bound of $23,802.30, the plain
 # rows' with the neighbourhood search 2.6-3.4% above it).
