@@ -135,3 +135,41 @@ def test_the_formulation_is_chosen_by_the_number_of_options(
     coupled = solve_detailed(spec, cat).stats.variables
     assert plain == build_model(spec, cat, cands).num_vars
     assert coupled == build_model(spec, cat, cands, coupled=True).num_vars
+
+
+BUILD_AND_PRINT = """
+import hashlib, sys, yaml
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from benchmarks.synthetic import synthetic_spec
+from skyplan.catalog import load_embedded_catalog
+from skyplan.solver.candidates import prune
+from skyplan.solver.model import build_model
+from skyplan.spec.resolve import load_spec
+cat = load_embedded_catalog()
+path = Path(sys.argv[2])
+path.write_text(yaml.safe_dump(synthetic_spec(40, cat, 2)), encoding="utf-8")
+spec = load_spec(path, cat)
+built = build_model(spec, cat, prune(spec, cat, frozenset()), coupled=True)
+print(hashlib.sha256(str(built.proto).encode()).hexdigest())
+"""
+
+
+def test_the_coupled_model_is_the_same_in_every_process(tmp_path: Path) -> None:
+    """Same spec, same model, whatever the string hash seed (sets never decide an order)."""
+    import os
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[3])
+    digests = set()
+    for seed in ("1", "2", "3"):
+        proc = subprocess.run(
+            [sys.executable, "-c", BUILD_AND_PRINT, root, str(tmp_path / f"sky{seed}.yaml")],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        digests.add(proc.stdout.strip())
+    assert len(digests) == 1

@@ -607,6 +607,13 @@ def test_coupled_rows_match_brute_force_oracle(s: Scenario) -> None:
     check_against_oracle(s, coupled=True)
 
 
+@settings(max_examples=100, **COMMON)
+@given(scenarios(quota_heavy=True))
+def test_coupled_rows_match_brute_force_oracle_under_tight_quotas(s: Scenario) -> None:
+    """(a) with the coupled rows where quotas leave a job several options in one region."""
+    check_against_oracle(s, coupled=True)
+
+
 def check_against_oracle(s: Scenario, coupled: bool | None = None) -> None:
     found = oracle(s.catalog, s.spec)
     event(f"oracle: {found.reason or 'plan'}")
