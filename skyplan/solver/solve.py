@@ -27,8 +27,12 @@ DEFAULT_TIME_LIMIT = 60.0
 # synthetic specs (jobs/seed: options, this path / the coupled rows alone): 700/7: 21,811
 # FEASIBLE 1.1% $16,571.81 / OPTIMAL in 22 s $16,552.51; 700/1: 22,005 FEASIBLE 4.2% $12,578.88 /
 # OPTIMAL in 25 s $12,490.71; 850/7: 31,539 $17,577.07 / $18,375.85; 775/7: 33,642 $16,500.20 /
-# $17,405.50. The search stops at LNS_SHARE of the time limit.
+# $17,405.50. With a shorter time limit the neighbourhood search wins on smaller models too
+# (400/1: 17,714 at 15 s: $8,826.76 / $9,290.40; at 30 s $8,826.76 / $8,517.05; 700/7 at 15 s:
+# $16,685.90 / $17,545.87), so the threshold scales down with the time limit below LNS_SECONDS,
+# to no less than COUPLED_OPTIONS. The search stops at LNS_SHARE of the time limit.
 LNS_OPTIONS = 23_000
+LNS_SECONDS = 30.0
 LNS_SHARE = 0.7
 # CP-SAT's presolve runs on models with at least this many variables. Below, the model is
 # already small and tight and presolve costs more than it saves: seconds to OPTIMAL on the
@@ -93,6 +97,12 @@ class SolveResult:
 
     plan: Plan
     stats: SolveStats
+
+
+def large_from(time_limit: float) -> float:
+    """How many job options make a model large (LP start and neighbourhood search, plain rows)
+    under this time limit; see LNS_OPTIONS."""
+    return max(COUPLED_OPTIONS, LNS_OPTIONS * min(1.0, time_limit / LNS_SECONDS))
 
 
 def _run(built: BuiltModel, limits: Limits) -> Any:
@@ -201,10 +211,10 @@ def solve_detailed(
     if empty:
         raise InfeasibleError(**explain_no_region(spec, catalog, blocked, empty))
     options = sum(len(jo.options) for jo in cands.jobs)
-    large = options >= LNS_OPTIONS
+    large = options >= large_from(limits.time_limit)
     coupled = limits.coupled
     if coupled is None:
-        coupled = COUPLED_OPTIONS <= options < LNS_OPTIONS
+        coupled = options >= COUPLED_OPTIONS and not large
     # large models spend their time on the LP start and the neighbourhood search instead
     start = local_search(spec, catalog, cands, LARGE_EVALUATIONS if large else SMALL_EVALUATIONS)
     built = build_model(spec, catalog, cands, start=start, coupled=coupled)

@@ -173,3 +173,23 @@ def test_the_coupled_model_is_the_same_in_every_process(tmp_path: Path) -> None:
         )
         digests.add(proc.stdout.strip())
     assert len(digests) == 1
+
+
+def test_a_shorter_time_limit_sends_mid_sized_models_to_the_neighbourhood_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coupled rows win within 30 s up to LNS_OPTIONS options, the search within 15 s: the
+    threshold scales with the time limit (never below COUPLED_OPTIONS)."""
+    spec, cat, cands = synthetic(tmp_path, 60, 3)
+    options = sum(len(jo.options) for jo in cands.jobs)
+    monkeypatch.setattr(solve_module, "COUPLED_OPTIONS", 0)
+    monkeypatch.setattr(solve_module, "LNS_OPTIONS", options + 1)
+    assert solve_module.large_from(30) == options + 1
+    assert solve_module.large_from(60) == options + 1
+    assert solve_module.large_from(15) == (options + 1) / 2
+    coupled = solve_detailed(spec, cat, limits=Limits(time_limit=30)).stats.variables
+    assert coupled == build_model(spec, cat, cands, coupled=True).num_vars
+    searched = solve_detailed(spec, cat, limits=Limits(time_limit=15)).stats.variables
+    assert searched == build_model(spec, cat, cands).num_vars
+    monkeypatch.setattr(solve_module, "COUPLED_OPTIONS", options)
+    assert solve_module.large_from(1) == options

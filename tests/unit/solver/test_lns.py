@@ -40,12 +40,12 @@ THREE_READERS = {
 @contextmanager
 def search_everywhere() -> Iterator[None]:
     """Run the neighbourhood search on every model, however small."""
-    saved = solve_mod.LNS_OPTIONS
-    solve_mod.LNS_OPTIONS = 0
+    saved = solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS
+    solve_mod.LNS_OPTIONS = solve_mod.COUPLED_OPTIONS = 0
     try:
         yield
     finally:
-        solve_mod.LNS_OPTIONS = saved
+        solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS = saved
 
 
 @settings(max_examples=200, **COMMON)
