@@ -53,6 +53,21 @@ def add_produced_copies(
     regions = catalog.region_by_key
     producer = sums.at
     group = {s: (regions[s].cloud, regions[s].continent) for s in producer}
+    whole: dict[object, frozenset[str]] = defaultdict(frozenset)
+    for s in producer:
+        whole[group[s][0]] |= {s}
+        whole[group[s]] |= {s}
+    # per data set, what every reader shares: the classes of each region, sums, literals
+    classes: dict[str, list[tuple[frozenset[str], int]]] = {}
+    terms: dict[frozenset[str], tuple[list[int], list[int]]] = {}
+    sources: dict[frozenset[str], list[int]] = {}
+
+    def terms_of(members: frozenset[str]) -> tuple[list[int], list[int]]:
+        if members not in terms:
+            variables, coeffs = sums.terms(set(members))
+            terms[members] = (variables, [-c for c in coeffs])
+        return terms[members]
+
     paid: dict[tuple[str, frozenset[str]], list[int]] = defaultdict(list)
     price: dict[tuple[str, frozenset[str]], int] = {}
     for at in readers:
@@ -68,29 +83,32 @@ def add_produced_copies(
                 split.append(e)
                 in_cloud[group[r][0]].append(e)
                 in_group[group[r]].append(e)
-            for members, micro in _classes(prices, d, r, producer, group):
+            if r not in classes:
+                classes[r] = _classes(prices, d, r, producer, group)
+            for members, micro in classes[r]:
                 f = b.new_bool()
-                b.derived.append((f, lits, [x for s in sorted(members) for x in producer[s]]))
-                clouds = {group[s][0] for s in members}
-                (cloud,) = clouds
-                if members != {s for s in producer if group[s][0] == cloud}:
-                    variables, coeffs = sums.terms(set(members))
-                    b.linear([f, *variables], [1] + [-c for c in coeffs], -(1 << 40), 0)
+                if members not in sources:
+                    sources[members] = [x for s in sorted(members) for x in producer[s]]
+                b.derived.append((f, lits, sources[members]))
+                cloud = group[min(members)][0]
+                if members != whole[cloud]:
+                    variables, coeffs = terms_of(members)
+                    b.linear([f, *variables], [1, *coeffs], -(1 << 40), 0)
                 split.append(f)
                 in_cloud[cloud].append(f)
-                groups = {group[s] for s in members}
-                if len(groups) == 1:
-                    in_group[groups.pop()].append(f)
+                g = group[min(members)]
+                if members <= whole[g]:
+                    in_group[g].append(f)
                 if micro:
                     paid[(r, members)].append(f)
                     price[(r, members)] = micro
             b.linear([*split, *lits], [1] * len(split) + [-1] * len(lits), 0, 0)
         for cloud, fs in sorted(in_cloud.items()):
-            variables, coeffs = sums.terms({s for s in producer if group[s][0] == cloud})
-            b.linear([*fs, *variables], [1] * len(fs) + [-c for c in coeffs], 0, 0)
+            variables, coeffs = terms_of(whole[cloud])
+            b.linear([*fs, *variables], [1] * len(fs) + coeffs, 0, 0)
         for g, fs in sorted(in_group.items()):
-            variables, coeffs = sums.terms({s for s in producer if group[s] == g})
-            b.linear([*fs, *variables], [1] * len(fs) + [-c for c in coeffs], -(1 << 40), 0)
+            variables, coeffs = terms_of(whole[g])
+            b.linear([*fs, *variables], [1] * len(fs) + coeffs, -(1 << 40), 0)
     for key in sorted(paid, key=lambda k: (k[0], sorted(k[1]))):
         fs = paid[key]
         if len(fs) == 1:
