@@ -297,6 +297,18 @@ def note(text: str) -> None:
         sys.stderr.write(text + "\n")
 
 
+def gate(fd: int) -> list[str]:
+    """What every command runs under: wait for one line on descriptor `fd` (see spawn), close
+    it, then become the command itself (same pid, same process group). bash, not sh: dash
+    takes only single-digit descriptors."""
+    return [
+        "bash",
+        "-c",
+        f'IFS= read -r -u {fd} _ || exit 125; exec {fd}<&-; exec "$@"',
+        "skyplan-gate",
+    ]
+
+
 def spawn(
     argv: list[str],
     kind: str,
@@ -315,7 +327,19 @@ def spawn(
     token = uuid.uuid4().hex
     env = dict(kwargs.pop("env", None) or os.environ)
     env[TOKEN_VAR] = token
-    proc: subprocess.Popen[Any] = subprocess.Popen(argv, start_new_session=True, env=env, **kwargs)
+    # The command waits at a gate until it is recorded in children.json: a skyplan killed in
+    # between (kill -9) must not leave a command running that no later apply knows of. If
+    # skyplan dies first, the gate's pipe closes empty and the command never starts.
+    gate_r, gate_w = os.pipe()
+    try:
+        proc: subprocess.Popen[Any] = subprocess.Popen(
+            [*gate(gate_r), *argv], start_new_session=True, env=env, pass_fds=(gate_r,), **kwargs
+        )
+    except BaseException:
+        os.close(gate_w)
+        raise
+    finally:
+        os.close(gate_r)
     cwd = kwargs.get("cwd")
     child = Child(
         proc.pid, kind, what, os.getpid(), socket.gethostname(), process_start(proc.pid),
@@ -323,10 +347,14 @@ def spawn(
         str(Path(cwd).resolve()) if cwd is not None else None, log, raw,
     )  # fmt: skip
     registry = _ACTIVE
-    if registry is not None:
-        child = registry.add(proc, child)
-    with _SPAWNED_LOCK:
-        _SPAWNED[proc.pid] = child
+    try:
+        if registry is not None:
+            child = registry.add(proc, child)
+        with _SPAWNED_LOCK:
+            _SPAWNED[proc.pid] = child
+        os.write(gate_w, b"go\n")
+    finally:
+        os.close(gate_w)
     return proc
 
 

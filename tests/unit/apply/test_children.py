@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -349,3 +350,41 @@ def _wait_until(check: Callable[[], bool], timeout: float = 10) -> None:
     while not check():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.05)
+
+
+def test_a_command_is_itself_the_recorded_process_and_starts_once_recorded(
+    tmp_path: Path,
+) -> None:
+    """The gate execs the command: the pid skyplan records is the command's own, and by the
+    time the command runs its record is on disk."""
+    state = StackState(tmp_path)
+    seen = tmp_path / "seen"
+    script = f"echo $$ > {seen}; cat {state.dir}/children.json >> {seen}"
+    with supervised(state, lambda text: None):
+        proc = children.spawn(["bash", "-c", script], "job", "job:x")
+        assert children.wait(proc) == 0
+        children.release(proc)
+    pid, recorded = seen.read_text().split("\n", 1)
+    assert int(pid) == proc.pid
+    assert [c["pid"] for c in json.loads(recorded)["children"]] == [proc.pid]
+
+
+def test_a_command_never_starts_when_skyplan_fails_to_record_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A skyplan that dies between starting a command and recording it (kill -9) leaves nothing
+    running that a later apply could not find: the gate closes empty and the command exits."""
+    state = StackState(tmp_path)
+    ran = tmp_path / "ran"
+
+    def fail(self: object, proc: subprocess.Popen[bytes], child: Child) -> Child:
+        started.append(proc)
+        raise RuntimeError("killed before the record was saved")
+
+    started: list[subprocess.Popen[bytes]] = []
+    monkeypatch.setattr(children.Registry, "add", fail)
+    with supervised(state, lambda text: None), pytest.raises(RuntimeError):
+        children.spawn(["bash", "-c", f"touch {ran}"], "job", "job:x")
+    (proc,) = started
+    assert proc.wait(timeout=10) == 125
+    assert not ran.exists()
