@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from skyplan.apply import children
+from skyplan.apply import children, records
 from skyplan.apply.children import Child, load, supervised
 from skyplan.apply.orphans import reap_orphans
 from skyplan.apply.state import StackState, boot_id, process_start, process_state, write_json
@@ -149,7 +149,7 @@ def test_sigterm_is_passed_on_to_the_running_commands(tmp_path: Path) -> None:
 
 def _group_alive(pgid: int) -> list[int]:
     """The live processes of a process group."""
-    return children._group_members(pgid) or []
+    return records._group_members(pgid) or []
 
 
 def _stray_group(tmp_path: Path, token: str | None = None) -> tuple[int, int]:
@@ -222,7 +222,7 @@ def test_processes_whose_environment_cannot_be_read_are_named_and_not_signalled(
 ) -> None:
     state = StackState(tmp_path)
     pgid, sleeper = _stray_group(tmp_path, token="c" * 32)
-    monkeypatch.setattr(children, "_environ", lambda pid: None)  # as for another user's process
+    monkeypatch.setattr(records, "_environ", lambda pid: None)  # as for another user's process
     try:
         record = Child(pgid, "job", "job:a node 0", _dead_pid(), socket.gethostname(), 1)
         _record(state, replace(record, token="c" * 32, boot=boot_id()))
