@@ -43,19 +43,6 @@ class BuiltModel:
     derived: tuple[Derived, ...] = ()
 
 
-def _reader_literals(
-    cands: Candidates, opt_vars: list[list[int]], d: Dataset
-) -> dict[str, list[int]]:
-    """Region -> literals of reader options placed there."""
-    index = {jo.job.name: i for i, jo in enumerate(cands.jobs)}
-    out: dict[str, list[int]] = defaultdict(list)
-    for reader in d.readers:
-        i = index[reader]
-        for opt, var in zip(cands.jobs[i].options, opt_vars[i], strict=True):
-            out[opt.region].append(var)
-    return out
-
-
 def _regions_of(cands: Candidates, opt_vars: list[list[int]], i: int) -> dict[str, list[int]]:
     """Region -> literals of job i's options there."""
     out: dict[str, list[int]] = defaultdict(list)
@@ -88,7 +75,11 @@ def _add_transfers(
     for d in spec.datasets:
         if not d.readers:
             continue
-        readers_at = _reader_literals(cands, opt_vars, d)
+        readers = {name: _regions_of(cands, opt_vars, index[name]) for name in d.readers}
+        readers_at: dict[str, list[int]] = defaultdict(list)
+        for at in readers.values():
+            for r, lits in at.items():
+                readers_at[r].extend(lits)
         if d.location is not None:
             for r in sorted(readers_at):
                 micro = prices.copy(d.name, d.size_gb, d.location, r)
@@ -98,8 +89,7 @@ def _add_transfers(
         producer_at = _regions_of(cands, opt_vars, index[d.producer or ""])
         sums = ProducerSums(b, catalog, producer_at)
         if coupled:
-            readers = [_regions_of(cands, opt_vars, index[name]) for name in sorted(d.readers)]
-            add_produced_copies(b, catalog, prices, d, sums, readers)
+            add_produced_copies(b, catalog, prices, d, sums, [readers[n] for n in sorted(readers)])
             continue
         for r in sorted(readers_at):
             _copy_from_producer(b, prices, d, r, sums, readers_at[r])
