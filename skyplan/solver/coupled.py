@@ -53,10 +53,11 @@ def add_produced_copies(
     regions = catalog.region_by_key
     producer = sums.at
     group = {s: (regions[s].cloud, regions[s].continent) for s in producer}
-    whole: dict[object, frozenset[str]] = defaultdict(frozenset)
+    in_whole_cloud: dict[str, frozenset[str]] = defaultdict(frozenset)
+    in_whole_group: dict[tuple[str, str], frozenset[str]] = defaultdict(frozenset)
     for s in producer:
-        whole[group[s][0]] |= {s}
-        whole[group[s]] |= {s}
+        in_whole_cloud[group[s][0]] |= {s}
+        in_whole_group[group[s]] |= {s}
     # per data set, what every reader shares: the classes of each region, sums, literals
     classes: dict[str, list[tuple[frozenset[str], int]]] = {}
     terms: dict[frozenset[str], tuple[list[int], list[int]]] = {}
@@ -90,24 +91,24 @@ def add_produced_copies(
                 if members not in sources:
                     sources[members] = [x for s in sorted(members) for x in producer[s]]
                 b.derived.append((f, lits, sources[members]))
-                cloud = group[min(members)][0]
-                if members != whole[cloud]:
+                g = group[min(members)]
+                cloud = g[0]
+                if members != in_whole_cloud[cloud]:
                     variables, coeffs = terms_of(members)
                     b.linear([f, *variables], [1, *coeffs], -(1 << 40), 0)
                 split.append(f)
                 in_cloud[cloud].append(f)
-                g = group[min(members)]
-                if members <= whole[g]:
+                if members <= in_whole_group[g]:
                     in_group[g].append(f)
                 if micro:
                     paid[(r, members)].append(f)
                     price[(r, members)] = micro
             b.linear([*split, *lits], [1] * len(split) + [-1] * len(lits), 0, 0)
         for cloud, fs in sorted(in_cloud.items()):
-            variables, coeffs = terms_of(whole[cloud])
+            variables, coeffs = terms_of(in_whole_cloud[cloud])
             b.linear([*fs, *variables], [1] * len(fs) + coeffs, 0, 0)
         for g, fs in sorted(in_group.items()):
-            variables, coeffs = terms_of(whole[g])
+            variables, coeffs = terms_of(in_whole_group[g])
             b.linear([*fs, *variables], [1] * len(fs) + coeffs, -(1 << 40), 0)
     for key in sorted(paid, key=lambda k: (k[0], sorted(k[1]))):
         fs = paid[key]
