@@ -63,7 +63,8 @@ def plan(
         "--workers",
         min=1,
         max=64,
-        help="Solver threads; several run interleaved, so results stay byte-identical.",
+        help="CP-SAT workers; several run interleaved, so results stay byte-identical (the LP "
+        "of large models takes at least two threads where there are two cores).",
     ),
     check: bool = typer.Option(
         False,

@@ -104,6 +104,7 @@ def add_produced_copies(
                     paid[(r, members)].append(f)
                     price[(r, members)] = micro
             b.linear([*split, *lits], [1] * len(split) + [-1] * len(lits), 0, 0)
+            b.splits.append((lits, split))
         for cloud, fs in sorted(in_cloud.items()):
             variables, coeffs = terms_of(in_whole_cloud[cloud])
             b.linear([*fs, *variables], [1] * len(fs) + coeffs, 0, 0)

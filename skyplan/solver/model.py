@@ -16,7 +16,7 @@ from skyplan.solver.candidates import Candidates
 from skyplan.solver.costs import CopyPrices
 from skyplan.solver.coupled import add_produced_copies
 from skyplan.solver.heuristic import cheapest
-from skyplan.solver.model_base import Derived, ProducerSums, ProtoBuilder
+from skyplan.solver.model_base import Derived, LpRow, ProducerSums, ProtoBuilder, Split
 from skyplan.spec.model import Dataset, SkySpec
 from skyplan.units import micro_usd
 
@@ -41,6 +41,9 @@ class BuiltModel:
     num_vars: int
     # how the derived variables follow from the placements (see ProtoBuilder)
     derived: tuple[Derived, ...] = ()
+    # the rows again for the LP relaxation, and the splits of the coupled rows (guide.py)
+    lp_rows: tuple[LpRow, ...] = ()
+    splits: tuple[Split, ...] = ()
 
 
 def _regions_of(cands: Candidates, opt_vars: list[list[int]], i: int) -> dict[str, list[int]]:
@@ -194,6 +197,8 @@ def build_model(
         tuple(quota_rows),
         b.num_vars,
         tuple(b.derived),
+        tuple(b.lp_rows),
+        tuple(b.splits),
     )
     set_hint(built, cands, start)
     return built

@@ -3,10 +3,14 @@ how derived variables follow from the placements (to complete a solution hint)."
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any
 
 from skyplan.catalog.models import Catalog
+
+# rows use +-2^40 for "unbounded" (sums of at most a few thousand 0/1 terms never get near it)
+UNBOUNDED = 1 << 39
 
 
 def neg(literal: int) -> int:
@@ -15,6 +19,11 @@ def neg(literal: int) -> int:
 
 
 Derived = tuple[int, list[int], list[int] | None]
+# one row of the LP relaxation: lo <= sum(coeffs * variables) <= hi (coeffs None: all ones)
+LpRow = tuple[list[int], list[int] | None, float, float]
+# a split: the literals of one reader at one region, and the variables exactly one of which is
+# true when one of the literals is (which class of its producer's regions the data comes from)
+Split = tuple[list[int], list[int]]
 
 
 class ProtoBuilder:
@@ -29,6 +38,9 @@ class ProtoBuilder:
         # how derived variables follow from the placements, in the order they were made, to
         # complete a solution hint: v = any(a) when b is None, else v = any(a) and any(b)
         self.derived: list[Derived] = []
+        # the same rows again, for the LP relaxation (guide.py), and the splits of coupled.py
+        self.lp_rows: list[LpRow] = []
+        self.splits: list[Split] = []
 
     @property
     def num_vars(self) -> int:
@@ -44,10 +56,12 @@ class ProtoBuilder:
     def exactly_one(self, literals: list[int]) -> None:
         """Exactly one of `literals` is true."""
         self.proto.constraints.add().exactly_one.literals.extend(literals)
+        self.lp_rows.append((literals, None, 1.0, 1.0))
 
     def implies(self, a: int, b: int) -> None:
-        """a => b."""
+        """a => b (two variables, not negated literals)."""
         self.proto.constraints.add().bool_or.literals.extend([neg(a), b])
+        self.lp_rows.append(([a, b], [-1, 1], 0.0, math.inf))
 
     def linear(
         self, variables: list[int], coeffs: list[int], lo: int, hi: int, enforce: int | None = None
@@ -59,6 +73,9 @@ class ProtoBuilder:
         ct.linear.vars.extend(variables)
         ct.linear.coeffs.extend(coeffs)
         ct.linear.domain.extend([lo, hi])
+        # a quota row is enforced by an assumption that holds in every plan: a plain row here
+        low = -math.inf if lo <= -UNBOUNDED else float(lo)
+        self.lp_rows.append((variables, coeffs, low, math.inf if hi >= UNBOUNDED else float(hi)))
 
     def cost(self, var: int, micro: int) -> None:
         """Add micro * var to the objective."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,12 @@ PRESOLVE_VARIABLES = 10_000
 # variables; after 30 s its plan is 5.2% above the coupled LP's bound of $23,802.30, the plain
 # rows' with the neighbourhood search 2.6-3.4% above it).
 COUPLED_OPTIONS = 10_000
+# Large models whose coupled LP PDLP can solve within GUIDE_SHARE of the time limit take the
+# LP-guided search of guide.py instead: PDLP's seconds per 1,000 job options on this 2-core
+# machine (1,000-job benchmark, 39,022 options: 16.3 s with two threads, 28 s with one).
+GUIDE_SECONDS_PER_KOPTION = {1: 0.75, 2: 0.45}
+GUIDE_SHARE = 0.65
+GUIDE_RESERVE = 0.15
 # option evaluations the greedy start's local moves may spend (a count, so it is deterministic)
 SMALL_EVALUATIONS = 1_000_000
 LARGE_EVALUATIONS = 50_000
@@ -105,6 +112,21 @@ def large_from(time_limit: float) -> float:
     return max(COUPLED_OPTIONS, LNS_OPTIONS * min(1.0, time_limit / LNS_SECONDS))
 
 
+def guide_seconds(options: int, threads: int) -> float:
+    """What PDLP is expected to take on the coupled LP of a model with this many options."""
+    return options / 1000 * GUIDE_SECONDS_PER_KOPTION[min(2, max(1, threads))]
+
+
+def lp_threads(limits: Limits) -> int:
+    """PDLP's threads: at least two where the machine has them, unlike CP-SAT's workers (its
+    interleaved search with two workers takes 9.8 s instead of 1.5 s to prove the 100-job
+    benchmark optimal). PDLP gives the same result for the same thread count, so under
+    --work-limit, which promises the same plan on every machine, it takes --workers exactly."""
+    if limits.work_limit is not None:
+        return limits.workers
+    return max(limits.workers, min(2, os.cpu_count() or 1))
+
+
 def _run(built: BuiltModel, limits: Limits) -> Any:
     presolve = built.num_vars >= PRESOLVE_VARIABLES
     return run_cp_sat(built.proto, limits.time_limit, limits.work_limit, limits.workers, presolve)
@@ -126,11 +148,13 @@ def _outcome(
     start: list[int] | None,
     limits: Limits,
     lower: int | None = None,
+    searched_all: bool = True,
 ) -> SolveResult | tuple[int, ...]:
     """Solve one model. Proven infeasible: the quota literals of an infeasible core. When the
     limit stops CP-SAT before its first plan, the (feasible) starting plan comes back FEASIBLE.
     `lower` is a lower bound proven elsewhere (the LP's, or the cheapest compute), used when it
-    beats CP-SAT's."""
+    beats CP-SAT's. Without `searched_all`, `cands` leave options out: CP-SAT's own bound and
+    OPTIMAL then hold for the options searched only, so `lower` alone bounds the plan."""
     response = _run(built, limits)
     status = status_name(response)
     if status == "MODEL_INVALID":
@@ -148,6 +172,10 @@ def _outcome(
             hint="raise --time-limit; the problem was not proven infeasible",
         )
     draft = plan_for(spec, catalog, chosen, SolverInfo(status))
+    proven = response.best_objective_bound if searched_all else -(1 << 62)
+    if not searched_all:
+        optimal = lower is not None and micro_usd(draft.total_usd) <= lower
+        status = "OPTIMAL" if optimal else "FEASIBLE"
     stats = SolveStats(
         status,
         float(response.wall_time),
@@ -156,7 +184,7 @@ def _outcome(
         sum(len(jo.options) for jo in cands.jobs),
         len(cands.dominated),
         micro_usd(draft.total_usd),
-        max(round(response.best_objective_bound), lower if lower is not None else -(1 << 62)),
+        max(round(proven), lower if lower is not None else -(1 << 62)),
     )
     info = SolverInfo("OPTIMAL") if status == "OPTIMAL" else SolverInfo(status, round(stats.gap, 6))
     return SolveResult(dataclasses.replace(draft, solver=info), stats)
@@ -217,9 +245,18 @@ def solve_detailed(
         coupled = options >= COUPLED_OPTIONS and not large
     # large models spend their time on the LP start and the neighbourhood search instead
     start = local_search(spec, catalog, cands, LARGE_EVALUATIONS if large else SMALL_EVALUATIONS)
-    built = build_model(spec, catalog, cands, start=start, coupled=coupled)
     # every plan pays at least each job's cheapest option (copies cost nothing or more)
     lower = sum(min(o.micro for o in jo.options) for jo in cands.jobs)
+    guided = (
+        large
+        and limits.coupled is None
+        and guide_seconds(options, lp_threads(limits)) <= GUIDE_SHARE * limits.time_limit
+        and within_quotas(catalog, cands, start)
+    )
+    found = _guided(spec, catalog, cands, start, limits, started, lower) if guided else None
+    if found is not None:
+        return _within_budget(spec, catalog, cands, found, start, limits, coupled)
+    built = build_model(spec, catalog, cands, start=start, coupled=coupled)
     if large and within_quotas(catalog, cands, start):
         start, lp_bound = _improve_start(spec, catalog, cands, built, start, limits, started)
         lower = max(lower, lp_bound if lp_bound is not None else lower)
@@ -229,6 +266,54 @@ def solve_detailed(
     result = _outcome(spec, catalog, cands, built, start, limits, lower)
     if isinstance(result, tuple):
         raise InfeasibleError(**explain_quotas(built, result))
+    return _within_budget(spec, catalog, cands, result, start, limits, coupled)
+
+
+def _guided(
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    start: list[int],
+    limits: Limits,
+    started: float,
+    lower: int,
+) -> SolveResult | None:
+    """The LP-guided search of guide.py; None when PDLP gives nothing (the caller then takes
+    the neighbourhood search)."""
+    from skyplan.solver.guide import guide, restrict
+
+    clock = limits.work_limit is None
+    relaxation = build_model(spec, catalog, cands, start=start, coupled=True)
+    # PDLP may use all but GUIDE_RESERVE of the time limit; CP-SAT searches in the rest
+    reserve = max(2.0, GUIDE_RESERVE * limits.time_limit)
+    left = limits.time_limit - reserve - (time.monotonic() - started)
+    found = guide(relaxation, lp_threads(limits), max(1.0, left) if clock else None)
+    if found is None:
+        return None
+    sub, sub_start = restrict(cands, found.keep, start)
+    del relaxation
+    built = build_model(spec, catalog, sub, start=sub_start)
+    left = max(limits.time_limit / 10, limits.time_limit - (time.monotonic() - started))
+    sub_limits = dataclasses.replace(limits, time_limit=left)
+    bound = max(lower, found.bound_micro)
+    result = _outcome(spec, catalog, sub, built, sub_start, sub_limits, bound, searched_all=False)
+    if isinstance(result, tuple):  # the start keeps every quota, so this is not expected
+        return None
+    options = sum(len(jo.options) for jo in cands.jobs)
+    stats = dataclasses.replace(result.stats, variables=found.lp_variables, options=options)
+    return SolveResult(result.plan, stats)
+
+
+def _within_budget(
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    result: SolveResult,
+    start: list[int],
+    limits: Limits,
+    coupled: bool,
+) -> SolveResult:
+    """`result` when it keeps the budget; else a search capped at the budget, or why not."""
     budget = spec.budget_usd
     if budget is None or result.plan.total_usd <= budget:
         return result

@@ -39,13 +39,15 @@ THREE_READERS = {
 
 @contextmanager
 def search_everywhere() -> Iterator[None]:
-    """Run the neighbourhood search on every model, however small."""
-    saved = solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS
+    """Run the neighbourhood search on every model, however small (not the LP-guided search,
+    which test_guide.py covers)."""
+    saved = solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS, solve_mod.GUIDE_SHARE
     solve_mod.LNS_OPTIONS = solve_mod.COUPLED_OPTIONS = 0
+    solve_mod.GUIDE_SHARE = -1.0
     try:
         yield
     finally:
-        solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS = saved
+        solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS, solve_mod.GUIDE_SHARE = saved
 
 
 @settings(max_examples=200, **COMMON)
