@@ -127,6 +127,12 @@ def lp_threads(limits: Limits) -> int:
     return max(limits.workers, min(2, os.cpu_count() or 1))
 
 
+def _rest(limits: Limits, started: float) -> Limits:
+    """`limits` with what is left of the time limit since `started` (at least a tenth of it)."""
+    left = max(limits.time_limit / 10, limits.time_limit - (time.monotonic() - started))
+    return dataclasses.replace(limits, time_limit=left)
+
+
 def _run(built: BuiltModel, limits: Limits) -> Any:
     presolve = built.num_vars >= PRESOLVE_VARIABLES
     return run_cp_sat(built.proto, limits.time_limit, limits.work_limit, limits.workers, presolve)
@@ -255,14 +261,13 @@ def solve_detailed(
     )
     found = _guided(spec, catalog, cands, start, limits, started, lower) if guided else None
     if found is not None:
-        return _within_budget(spec, catalog, cands, found, start, limits, coupled)
+        return _within_budget(spec, catalog, cands, found, start, _rest(limits, started), coupled)
     built = build_model(spec, catalog, cands, start=start, coupled=coupled)
     if large and within_quotas(catalog, cands, start):
         start, lp_bound = _improve_start(spec, catalog, cands, built, start, limits, started)
         lower = max(lower, lp_bound if lp_bound is not None else lower)
         set_hint(built, cands, start)
-    left = max(limits.time_limit / 10, limits.time_limit - (time.monotonic() - started))
-    limits = dataclasses.replace(limits, time_limit=left)
+    limits = _rest(limits, started)
     result = _outcome(spec, catalog, cands, built, start, limits, lower)
     if isinstance(result, tuple):
         raise InfeasibleError(**explain_quotas(built, result))
@@ -293,10 +298,9 @@ def _guided(
     sub, sub_start = restrict(cands, found.keep, start)
     del relaxation
     built = build_model(spec, catalog, sub, start=sub_start)
-    left = max(limits.time_limit / 10, limits.time_limit - (time.monotonic() - started))
-    sub_limits = dataclasses.replace(limits, time_limit=left)
     bound = max(lower, found.bound_micro)
-    result = _outcome(spec, catalog, sub, built, sub_start, sub_limits, bound, searched_all=False)
+    rest = _rest(limits, started)
+    result = _outcome(spec, catalog, sub, built, sub_start, rest, bound, searched_all=False)
     if isinstance(result, tuple):  # the start keeps every quota, so this is not expected
         return None
     options = sum(len(jo.options) for jo in cands.jobs)
