@@ -242,6 +242,10 @@ def test_spawned_commands_carry_their_token_and_are_recorded_with_the_boot(
         proc = children.spawn(["sleep", "5"], "job", "job:x node 0", step="job:x")
         try:
             (child,) = load(state)
+            # the gate's bash execs the command once released: while the kernel swaps the
+            # program, /proc/<pid>/environ reads empty, so wait for the command itself
+            cmdline = Path(f"/proc/{proc.pid}/cmdline")
+            _wait_until(lambda: cmdline.read_bytes().split(b"\0")[0] == b"sleep")
             environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
             assert f"{children.TOKEN_VAR}={child.token}".encode() in environ
             assert child.boot == boot_id() and child.step == "job:x"
