@@ -6,12 +6,15 @@ commands; orphans.py stops what a dead skyplan left running."""
 from __future__ import annotations
 
 import os
+import time
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from skyplan.apply.state import StackState, pid_alive, process_start, read_json, write_json
 
+#: How often an empty /proc/PID/environ is read before it counts as empty (see _environ).
+ENVIRON_READS = 5
 #: The environment variable that tags every process of a command skyplan started.
 TOKEN_VAR = "SKYPLAN_CHILD"
 
@@ -112,7 +115,23 @@ def _group_members(pgid: int) -> list[int] | None:
 
 def _environ(pid: int) -> bytes | None:
     """The environment a process started with (/proc/PID/environ), or None when it cannot be
-    read (another user's process); b"" when the process is gone."""
+    read (another user's process); b"" when the process is gone.
+
+    While a process execs a new program the kernel swaps its memory and the file reads empty
+    for a moment (5 of 150 reads right after a command's gate opened, on a loaded machine), so
+    an empty read is tried again a few times before it counts as an empty environment."""
+    for attempt in range(ENVIRON_READS):
+        data = _read_environ(pid)
+        if data is None or data == b"":
+            return data
+        if data != b"\0":
+            return data
+        if attempt + 1 < ENVIRON_READS:
+            time.sleep(0.002)
+    return b"\0"
+
+
+def _read_environ(pid: int) -> bytes | None:
     try:
         with open(f"/proc/{pid}/environ", "rb") as fh:
             return b"\0" + fh.read()

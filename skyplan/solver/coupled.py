@@ -20,9 +20,10 @@ and the copy into r from class S is paid once for all readers: z[r, S] >= f[r, S
 and group rows are what the plain rows lack: whatever the relaxation does, reader j is matched
 with each part of the producer at most as often as the producer is there. On the 100- and
 300-job benchmark specs this relaxation is integral (its optimum is the optimal plan), where the
-plain one is 2% lower; at 1,000 jobs it is 0.2% under the best plan known, the plain one 5%. (There the cloud rows do the work: without the group rows the
-bound is the same and CP-SAT's times are within the machine's noise, 9.9-25.9 s against
-11.1-23.9 s on the 250- to 700-job specs. The group rows are kept as the per-continent half of
+plain one is 2% lower; at 1,000 jobs it is 0.2% under the best plan known, the plain one 5%.
+(There the cloud rows do the work: without the group rows the bound is the same and CP-SAT's
+times are within the machine's noise, 9.9-25.9 s against 11.1-23.9 s on the 250- to 700-job
+specs. The group rows are kept as the per-continent half of
 the same matching, for catalogs whose prices make it bind; they are 3% of the rows.)
 The `f <= P_S` rows matter where a class does not fill a cloud and is cheaper than the
 producer's real place, such as other continents priced below the same continent

@@ -392,3 +392,19 @@ def test_a_command_never_starts_when_skyplan_fails_to_record_it(
     (proc,) = started
     assert proc.wait(timeout=10) == 125
     assert not ran.exists()
+
+
+def test_an_environment_read_mid_exec_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/proc/PID/environ reads empty while the process execs: the read is tried again, so a
+    command's process is never taken for untagged (and left running) in that moment."""
+    reads = [b"\0", b"\0", b"\0SKYPLAN_CHILD=t\0"]
+    monkeypatch.setattr(records, "_read_environ", lambda pid: reads.pop(0))
+    monkeypatch.setattr(records.time, "sleep", lambda s: None)
+    assert records._environ(1) == b"\0SKYPLAN_CHILD=t\0"
+    assert not reads
+    always_empty = [b"\0"] * records.ENVIRON_READS
+    monkeypatch.setattr(records, "_read_environ", lambda pid: always_empty.pop(0))
+    assert records._environ(1) == b"\0"  # a truly empty environment, after the retries
+    gone = [b""]
+    monkeypatch.setattr(records, "_read_environ", lambda pid: gone.pop(0))
+    assert records._environ(1) == b""  # the process is gone: no retry
