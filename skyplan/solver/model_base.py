@@ -9,7 +9,8 @@ from typing import Any
 
 from skyplan.catalog.models import Catalog
 
-# rows use +-2^40 for "unbounded" (sums of at most a few thousand 0/1 terms never get near it)
+# rows write +-2^40 for "unbounded"; a side at or beyond 2^39 counts as none in the LP (sums of
+# at most a few thousand 0/1 terms never get near it)
 UNBOUNDED = 1 << 39
 
 
@@ -56,10 +57,11 @@ class ProtoBuilder:
     def exactly_one(self, literals: list[int]) -> None:
         """Exactly one of `literals` is true."""
         self.proto.constraints.add().exactly_one.literals.extend(literals)
-        self.lp_rows.append((literals, None, 1.0, 1.0))
+        self.lp_rows.append((list(literals), None, 1.0, 1.0))
 
     def implies(self, a: int, b: int) -> None:
         """a => b (two variables, not negated literals)."""
+        assert a >= 0 and b >= 0, "implies() takes variables, not negated literals"
         self.proto.constraints.add().bool_or.literals.extend([neg(a), b])
         self.lp_rows.append(([a, b], [-1, 1], 0.0, math.inf))
 
@@ -75,7 +77,8 @@ class ProtoBuilder:
         ct.linear.domain.extend([lo, hi])
         # a quota row is enforced by an assumption that holds in every plan: a plain row here
         low = -math.inf if lo <= -UNBOUNDED else float(lo)
-        self.lp_rows.append((variables, coeffs, low, math.inf if hi >= UNBOUNDED else float(hi)))
+        high = math.inf if hi >= UNBOUNDED else float(hi)
+        self.lp_rows.append((list(variables), list(coeffs), low, high))  # copies, as the proto
 
     def cost(self, var: int, micro: int) -> None:
         """Add micro * var to the objective."""

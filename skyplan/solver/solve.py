@@ -300,10 +300,11 @@ def _guided(
     built = build_model(spec, catalog, sub, start=sub_start)
     bound = max(lower, found.bound_micro)
     rest = _rest(limits, started)
-    result = _outcome(spec, catalog, sub, built, sub_start, rest, bound, searched_all=False)
+    options = sum(len(jo.options) for jo in cands.jobs)
+    every = sum(len(jo.options) for jo in sub.jobs) == options  # then CP-SAT's proof holds
+    result = _outcome(spec, catalog, sub, built, sub_start, rest, bound, searched_all=every)
     if isinstance(result, tuple):  # the start keeps every quota, so this is not expected
         return None
-    options = sum(len(jo.options) for jo in cands.jobs)
     stats = dataclasses.replace(result.stats, variables=found.lp_variables, options=options)
     return SolveResult(result.plan, stats)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
@@ -30,7 +32,7 @@ from test_solver_properties import (
 )
 
 from skyplan.errors import InfeasibleError
-from skyplan.plan import plan_to_json
+from skyplan.solver import guide as guide_mod
 from skyplan.solver import solve as solve_mod
 from skyplan.solver.candidates import prune
 from skyplan.solver.guide import option_gains, restrict
@@ -42,14 +44,23 @@ from skyplan.units import micro_usd
 
 
 @contextmanager
-def guided_everywhere() -> Iterator[None]:
-    """Take the LP-guided search on every model, however small."""
-    saved = solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS
+def guided_everywhere(blind: bool = False) -> Iterator[None]:
+    """Take the LP-guided search on every model, however small. `blind`: from a bad start (each
+    job's last option, not the greedy plan) and searching no option the LP picks, so that the
+    search's own optimum is not the true one and only the LP's bound may be reported."""
+    saved = solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS, solve_mod.local_search
+    saved_keep = guide_mod.GAIN_KEEP
     solve_mod.LNS_OPTIONS = solve_mod.COUPLED_OPTIONS = 0
+    if blind:
+        solve_mod.local_search = lambda spec, catalog, cands, n: [  # type: ignore[assignment]
+            len(jo.options) - 1 for jo in cands.jobs
+        ]
+        guide_mod.GAIN_KEEP = -1.0
     try:
         yield
     finally:
-        solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS = saved
+        solve_mod.LNS_OPTIONS, solve_mod.COUPLED_OPTIONS, solve_mod.local_search = saved
+        guide_mod.GAIN_KEEP = saved_keep
 
 
 def proto_rows(built: BuiltModel) -> Any:
@@ -95,6 +106,20 @@ def test_the_recorded_rows_are_the_models_rows(tmp_path: Path, coupled: bool) ->
     assert np.array_equal(arrays.cost, cost)
 
 
+def test_the_recorded_rows_are_copies_and_implications_take_variables() -> None:
+    from skyplan.solver.model_base import ProtoBuilder
+
+    b = ProtoBuilder()
+    x, y, z = b.new_bool(), b.new_bool(), b.new_bool()
+    terms, coeffs = [x, y], [1, 1]
+    b.linear(terms, coeffs, 0, 1)
+    terms.append(z)
+    coeffs.append(1)
+    assert b.lp_rows[-1][:2] == ([x, y], [1, 1])
+    with pytest.raises(AssertionError):
+        b.implies(x, -y - 1)
+
+
 @settings(max_examples=120, **COMMON)
 @given(scenarios(), st.integers(0, 2**32 - 1), st.booleans())
 def test_the_lagrangian_bound_holds_for_any_duals(s: Scenario, seed: int, coupled: bool) -> None:
@@ -116,6 +141,10 @@ def test_the_lagrangian_bound_holds_for_any_duals(s: Scenario, seed: int, couple
     assert exact is not None and exact.status == "OPTIMAL"
     bound = lagrangian(arrays, exact.y)[0]
     assert Fraction(bound, 1_000_000) <= found.total
+    # near-optimal duals with some signs wrong for their rows: those must count as 0
+    flips = np.where(rng.random(exact.y.shape[0]) < 0.2, -1.0, 1.0)
+    near = exact.y * flips * rng.uniform(0.5, 1.5, exact.y.shape[0])
+    assert Fraction(lagrangian(arrays, near)[0], 1_000_000) <= found.total
     # optimal duals prove the LP optimum itself (less the safety margin and float noise)
     assert bound == pytest.approx(float(arrays.cost @ exact.x) * 1e6, abs=1_100)
 
@@ -126,7 +155,12 @@ def test_a_stopped_pdlp_still_gives_its_iterate_and_a_bound(tmp_path: Path) -> N
     stopped = solve_lp(arrays, "pdlp", pdlp_parameters(1e-9, 20, 1))
     assert stopped is not None and stopped.status != "OPTIMAL"
     best = solve_detailed(spec, cat).plan
-    assert lagrangian(arrays, stopped.y)[0] <= micro_usd(best.total_usd)
+    assert best.solver.status == "OPTIMAL"
+    early = lagrangian(arrays, stopped.y)[0]
+    assert early <= micro_usd(best.total_usd)
+    exact = solve_lp(arrays, "glop")
+    assert exact is not None
+    assert early < lagrangian(arrays, exact.y)[0]  # a rough iterate, not the LP's optimum
 
 
 def test_under_exact_duals_the_optimal_plan_costs_nothing_over_the_lp(tmp_path: Path) -> None:
@@ -166,13 +200,13 @@ def test_restrict_keeps_the_start_and_maps_it(tmp_path: Path) -> None:
 
 
 @settings(max_examples=150, **COMMON)
-@given(scenarios())
-def test_the_guided_search_never_claims_more_than_it_proves(s: Scenario) -> None:
+@given(scenarios(), st.booleans())
+def test_the_guided_search_never_claims_more_than_it_proves(s: Scenario, blind: bool) -> None:
     """Plans from the guided search cost at least the optimum, their bound is at most it, and
-    OPTIMAL is said only of an optimal plan."""
+    OPTIMAL is said only of an optimal plan, also when the search misses the optimum."""
     spec = load(s.spec, s.catalog)
     found = oracle(s.catalog, s.spec)
-    with guided_everywhere():
+    with guided_everywhere(blind):
         if found.total is None:
             with pytest.raises(InfeasibleError):
                 solve_detailed(spec, s.catalog)
@@ -214,15 +248,41 @@ def test_the_guided_search_is_taken_when_the_lp_fits_the_time_limit(tmp_path: Pa
     assert guided.plan.total_usd <= searched.plan.total_usd * 101 / 100
 
 
+REPRODUCE = """
+import sys
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests/unit/solver"]
+from pathlib import Path
+from test_guide import guided_everywhere
+from synthetic_specs import synthetic
+from skyplan.plan import plan_to_json
+from skyplan.solver.solve import Limits, solve_detailed
+spec, cat, _ = synthetic(Path(sys.argv[2]), 80, 5)
+with guided_everywhere():
+    result = solve_detailed(spec, cat, limits=Limits(work_limit=5, workers=2))
+print(result.stats.variables)
+print(plan_to_json(result.plan))
+"""
+
+
 def test_the_guided_search_is_reproducible_under_a_work_limit(tmp_path: Path) -> None:
-    spec, cat, _ = synthetic(tmp_path, 80, 5)
-    with guided_everywhere():
-        runs = [
-            plan_to_json(solve_detailed(spec, cat, limits=Limits(work_limit=5, workers=w)).plan)
-            for w in (2, 2, 1)
-        ]
-    assert runs[0] == runs[1]
-    assert '"status": "' in runs[2]
+    """The same plan in separate processes (other hash seeds) under --work-limit."""
+    root = str(Path(__file__).resolve().parents[3])
+    spec, cat, cands = synthetic(tmp_path, 80, 5)
+    coupled_vars = build_model(spec, cat, cands, coupled=True).num_vars
+    outputs = set()
+    for seed in ("1", "2"):
+        proc = subprocess.run(
+            [sys.executable, "-c", REPRODUCE, root, str(tmp_path)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        variables, _, plan = proc.stdout.partition("\n")
+        assert int(variables) == coupled_vars  # the guided path ran
+        outputs.add(plan)
+    assert len(outputs) == 1
 
 
 def test_the_lp_takes_two_threads_where_it_may() -> None:
