@@ -149,6 +149,21 @@ def test_the_lagrangian_bound_holds_for_any_duals(s: Scenario, seed: int, couple
     assert bound == pytest.approx(float(arrays.cost @ exact.x) * 1e6, abs=1_100)
 
 
+def test_a_dual_of_the_wrong_sign_for_its_row_counts_as_zero() -> None:
+    """min -x subject to x >= 0.5 (no upper side): the optimum is -1 (x = 1). A negative dual on
+    that row would raise x's reduced cost to 9 and 'prove' 0; it must count as 0 instead."""
+    from scipy.sparse import csr_matrix
+
+    from skyplan.solver.lp import LpArrays
+
+    arrays = LpArrays(
+        csr_matrix(np.array([[1.0]])), np.array([0.5]), np.array([math.inf]), np.array([-1.0])
+    )
+    assert lagrangian(arrays, np.array([-10.0]))[0] <= -1_000_000
+    assert lagrangian(arrays, np.array([0.7]))[0] <= -1_000_000  # the right sign: still valid
+    assert lagrangian(arrays, np.array([math.nan]))[0] <= -1_000_000
+
+
 def test_a_stopped_pdlp_still_gives_its_iterate_and_a_bound(tmp_path: Path) -> None:
     spec, cat, cands = synthetic(tmp_path, 30, 2)
     arrays = lp_arrays(build_model(spec, cat, cands, coupled=True))
