@@ -12,7 +12,8 @@ from typing import Protocol
 
 from skyplan.apply import children
 from skyplan.apply import terraform as tfm
-from skyplan.apply.classify import HINTS, Failure, blocks_for, classify_output
+from skyplan.apply.classify import Failure, blocks_for, classify_output
+from skyplan.apply.failure_table import HINTS
 from skyplan.apply.runner import StepReporter
 from skyplan.apply.scrub import Scrubber
 from skyplan.apply.state import BlockRecord, StackState, load_blocked, save_blocked
