@@ -122,9 +122,7 @@ def _environ(pid: int) -> bytes | None:
     an empty read is tried again a few times before it counts as an empty environment."""
     for attempt in range(ENVIRON_READS):
         data = _read_environ(pid)
-        if data is None or data == b"":
-            return data
-        if data != b"\0":
+        if data != b"\0":  # unreadable (None), gone (b""), or read
             return data
         if attempt + 1 < ENVIRON_READS:
             time.sleep(0.002)

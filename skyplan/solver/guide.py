@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from skyplan.solver.candidates import Candidates, JobOptions
-from skyplan.solver.lp import lagrangian, lp_arrays, solve_lp
+from skyplan.solver.lp import lagrangian, lp_arrays, pdlp_parameters, solve_lp
 from skyplan.solver.model import BuiltModel
-from skyplan.solver.relax import ITERATIONS, TOLERANCE, pdlp_parameters
+from skyplan.solver.relax import ITERATIONS, TOLERANCE
 
 # dollars over the LP optimum within which an option is searched (1,000-job benchmark: $0.05
 # keeps 2,468 options, plan $23,848.49 in 0.6 s; $0.20 keeps 6,393, $23,848.08 in 3.3 s;
@@ -51,10 +51,7 @@ def guide(built: BuiltModel, threads: int, time_limit: float | None) -> Guide | 
     `time_limit` (wall seconds) only guards a slow machine: PDLP stops at a fixed tolerance or
     iteration count, so the same model gives the same guide."""
     arrays = lp_arrays(built)
-    parameters = pdlp_parameters(TOLERANCE, ITERATIONS, threads)
-    if time_limit is not None:
-        parameters = parameters[:-1] + f" time_sec_limit: {time_limit:.3f} }}"
-    solution = solve_lp(arrays, "pdlp", parameters)
+    solution = solve_lp(arrays, "pdlp", pdlp_parameters(TOLERANCE, ITERATIONS, threads, time_limit))
     if solution is None:
         return None
     bound, reduced = lagrangian(arrays, solution.y)

@@ -43,6 +43,19 @@ class LpSolution:
     status: str
 
 
+def pdlp_parameters(
+    tolerance: float, iterations: int, threads: int, seconds: float | None = None
+) -> str:
+    """PDLP's parameters: stop at `tolerance` (relative and absolute), after `iterations`, or
+    (a guard only) after `seconds` of wall time."""
+    clock = "" if seconds is None else f" time_sec_limit: {seconds:.3f}"
+    return (
+        f"num_threads: {threads} termination_criteria {{ simple_optimality_criteria {{ "
+        f"eps_optimal_relative: {tolerance} eps_optimal_absolute: {tolerance} }} "
+        f"iteration_limit: {iterations}{clock} }}"
+    )
+
+
 def lp_arrays(built: BuiltModel) -> LpArrays:
     """The model's rows (as ProtoBuilder recorded them) and objective as sparse arrays."""
     import numpy as np

@@ -14,22 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from skyplan.solver.lp import lagrangian, lp_arrays, solve_lp
+from skyplan.solver.lp import lagrangian, lp_arrays, pdlp_parameters, solve_lp
 from skyplan.solver.model import BuiltModel
 
 # relative and absolute; 1e-3 stopped early enough that the bound of its duals lost 5% on the
 # 1,000-job benchmark ($21.5k against $22.5k at 3e-4, for 5 s more), and rounded to a worse start
 TOLERANCE = 3e-4
 ITERATIONS = 5_000  # a safety cap, in iterations so that it stays deterministic
-
-
-def pdlp_parameters(tolerance: float, iterations: int, threads: int) -> str:
-    """PDLP's parameters: stop at `tolerance` (relative and absolute) or after `iterations`."""
-    return (
-        f"num_threads: {threads} termination_criteria {{ simple_optimality_criteria {{ "
-        f"eps_optimal_relative: {tolerance} eps_optimal_absolute: {tolerance} }} "
-        f"iteration_limit: {iterations} }}"
-    )
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from skyplan.solver import guide as guide_mod
 from skyplan.solver import solve as solve_mod
 from skyplan.solver.candidates import prune
 from skyplan.solver.guide import option_gains, restrict
-from skyplan.solver.lp import lagrangian, lp_arrays, solve_lp
+from skyplan.solver.lp import lagrangian, lp_arrays, pdlp_parameters, solve_lp
 from skyplan.solver.model import BuiltModel, build_model
-from skyplan.solver.relax import pdlp_parameters
+from skyplan.solver.model_base import UNBOUNDED
 from skyplan.solver.solve import Limits, solve_detailed
 from skyplan.units import micro_usd
 
@@ -87,8 +87,8 @@ def proto_rows(built: BuiltModel) -> Any:
             for v, c in zip(ct.linear.vars, ct.linear.coeffs, strict=True):
                 a[i, v] += c
             d = list(ct.linear.domain)
-            lo[i] = -math.inf if d[0] <= -(1 << 39) else d[0]
-            hi[i] = math.inf if d[-1] >= 1 << 39 else d[-1]
+            lo[i] = -math.inf if d[0] <= -UNBOUNDED else d[0]
+            hi[i] = math.inf if d[-1] >= UNBOUNDED else d[-1]
     return a, lo, hi
 
 
