@@ -18,7 +18,10 @@ search's own bound (which does not hold for the options left out). On the 1,000-
 PDLP with two threads 16 s, bound $23,801.32, 2,468 of 39,022 options kept, plan $23,848.49
 found by CP-SAT in 0.6 s (the search without the LP ended at $24,424 after 30 s).
 
-The gains only choose where to search; nothing is proved from them, so they may be rough.
+The gains also prove things: a plan costs at least the bound plus the gain of each of its options
+(the variables an option forces are its own). So when CP-SAT, searching every option whose gain is
+under the best plan's cost less the bound, finds nothing cheaper, that plan is optimal; branch.py
+builds its proof on this.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skyplan.solver.candidates import Candidates, JobOptions
-from skyplan.solver.lp import lagrangian, lp_arrays, pdlp_parameters, solve_lp
+from skyplan.solver.lp import Box, LpArrays, LpSolution, lagrangian, lp_arrays, pdlp
 from skyplan.solver.model import BuiltModel
 from skyplan.solver.relax import ITERATIONS, TOLERANCE
 
@@ -39,11 +42,15 @@ GAIN_KEEP = 0.05
 
 @dataclass(frozen=True)
 class Guide:
-    """The LP's bound (micro-dollars) and, per job, the option indices worth searching."""
+    """The LP's bound (micro-dollars), per job the option indices worth searching, and the LP
+    itself for the branch and bound of branch.py (arrays, solution, reduced costs)."""
 
     bound_micro: int
     keep: tuple[tuple[int, ...], ...]
     lp_variables: int
+    arrays: LpArrays
+    solution: LpSolution
+    reduced: Any
 
 
 def guide(built: BuiltModel, threads: int, time_limit: float | None) -> Guide | None:
@@ -51,24 +58,31 @@ def guide(built: BuiltModel, threads: int, time_limit: float | None) -> Guide | 
     `time_limit` (wall seconds) only guards a slow machine: PDLP stops at a fixed tolerance or
     iteration count, so the same model gives the same guide."""
     arrays = lp_arrays(built)
-    solution = solve_lp(arrays, "pdlp", pdlp_parameters(TOLERANCE, ITERATIONS, threads, time_limit))
+    solution = pdlp(arrays, TOLERANCE, ITERATIONS, threads, time_limit)
     if solution is None:
         return None
     bound, reduced = lagrangian(arrays, solution.y)
-    gains = option_gains(built, reduced)
-    keep = tuple(
-        tuple(k for k, v in enumerate(vars_) if gains[v] <= GAIN_KEEP)
-        for vars_ in built.option_vars
+    keep = kept_options(built, option_gains(built, reduced), GAIN_KEEP)
+    return Guide(bound, keep, built.num_vars, arrays, solution, reduced)
+
+
+def kept_options(built: BuiltModel, gains: Any, limit: float) -> tuple[tuple[int, ...], ...]:
+    """Per job, the indices of its options whose gain is at most `limit` dollars."""
+    return tuple(
+        tuple(k for k, v in enumerate(vars_) if gains[v] <= limit) for vars_ in built.option_vars
     )
-    return Guide(bound, keep, built.num_vars)
 
 
-def option_gains(built: BuiltModel, reduced: Any) -> Any:
+def option_gains(built: BuiltModel, reduced: Any, box: Box | None = None) -> Any:
     """Per variable (read at the option variables): what setting it to 1 costs over the LP
-    optimum, counting the variables it forces to 1 and, per split, its cheapest member."""
+    bound, counting the variables it forces to 1 and, per split, its cheapest member. In a
+    branch (`box`), a variable fixed at 1 costs nothing more and one fixed at 0 is impossible
+    (infinite)."""
     import numpy as np
 
     positive = np.maximum(reduced, 0.0)
+    if box is not None:
+        positive = np.where(box.upper <= 0, np.inf, np.where(box.lower >= 1, 0.0, positive))
     src: list[int] = []
     dst: list[int] = []
     for var, by, also in built.derived:

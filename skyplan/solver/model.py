@@ -16,7 +16,14 @@ from skyplan.solver.candidates import Candidates
 from skyplan.solver.costs import CopyPrices
 from skyplan.solver.coupled import add_produced_copies
 from skyplan.solver.heuristic import cheapest
-from skyplan.solver.model_base import Derived, LpRow, ProducerSums, ProtoBuilder, Split
+from skyplan.solver.model_base import (
+    Derived,
+    LpRow,
+    ProducerSums,
+    ProtoBuilder,
+    Split,
+    paused_gc,
+)
 from skyplan.spec.model import Dataset, SkySpec
 from skyplan.units import micro_usd
 
@@ -173,11 +180,29 @@ def build_model(
     start: list[int] | None = None,
     quota_limits: dict[tuple[str, str], int] | None = None,
     coupled: bool = False,
+    rows_only: bool = False,
 ) -> BuiltModel:
     """Variables: one per job option; one per (data set, reader region) copy; for produced
     data sets, with `coupled` the pairwise rows of coupled.py, else one per (data set, reader
-    region, egress price class of the producer's region)."""
-    b = ProtoBuilder()
+    region, egress price class of the producer's region). `rows_only`: the LP rows alone
+    (ProtoBuilder), for a model only the relaxation of is taken."""
+    with paused_gc():
+        built = _build(spec, catalog, cands, budget_micro, quota_limits, coupled, rows_only)
+        if not rows_only:
+            set_hint(built, cands, start)
+        return built
+
+
+def _build(
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    budget_micro: int | None,
+    quota_limits: dict[tuple[str, str], int] | None,
+    coupled: bool,
+    rows_only: bool,
+) -> BuiltModel:
+    b = ProtoBuilder(rows_only)
     opt_vars: list[list[int]] = []
     for jo in cands.jobs:
         vars_ = [b.new_bool() for _ in jo.options]
@@ -191,7 +216,7 @@ def build_model(
     if budget_micro is not None:
         b.linear(list(b.obj_vars), list(b.obj_coeffs), 0, budget_micro)
     proto = b.finish()
-    built = BuiltModel(
+    return BuiltModel(
         proto,
         tuple(tuple(v) for v in opt_vars),
         tuple(quota_rows),
@@ -200,8 +225,19 @@ def build_model(
         tuple(b.lp_rows),
         tuple(b.splits),
     )
-    set_hint(built, cands, start)
-    return built
+
+
+def completion(built: BuiltModel, cands: Candidates, choice: list[int] | None) -> list[int]:
+    """Every variable's value for the plan that picks `choice` (or each job's cheapest option),
+    the copies it needs implied."""
+    values = [0] * built.num_vars
+    for i, (jo, vars_) in enumerate(zip(cands.jobs, built.option_vars, strict=True)):
+        if vars_:
+            best = choice[i] if choice is not None else cheapest(jo.options)
+            values[vars_[best]] = 1
+    for var, a, b in built.derived:
+        values[var] = int(any(values[x] for x in a) and (b is None or any(values[x] for x in b)))
+    return values
 
 
 def set_hint(built: BuiltModel, cands: Candidates, start: list[int] | None) -> None:
@@ -209,13 +245,7 @@ def set_hint(built: BuiltModel, cands: Candidates, start: list[int] | None) -> N
 
     (With quotas it may be infeasible; CP-SAT then just repairs or ignores it.)
     """
-    values = [0] * built.num_vars
-    for i, (jo, vars_) in enumerate(zip(cands.jobs, built.option_vars, strict=True)):
-        if vars_:
-            best = start[i] if start is not None else cheapest(jo.options)
-            values[vars_[best]] = 1
-    for var, a, b in built.derived:
-        values[var] = int(any(values[x] for x in a) and (b is None or any(values[x] for x in b)))
+    values = completion(built, cands, start)
     built.proto.clear_solution_hint()
     built.proto.solution_hint.vars.extend(range(built.num_vars))
     built.proto.solution_hint.values.extend(values)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from skyplan.solver.lp import lagrangian, lp_arrays, pdlp_parameters, solve_lp
+from skyplan.solver.lp import lagrangian, lp_arrays, pdlp
 from skyplan.solver.model import BuiltModel
 
 # relative and absolute; 1e-3 stopped early enough that the bound of its duals lost 5% on the
@@ -34,7 +34,7 @@ class Relaxation:
 def relax(built: BuiltModel) -> Relaxation | None:
     """Solve the LP relaxation roughly; None when PDLP is unavailable or finds nothing."""
     arrays = lp_arrays(built)
-    solution = solve_lp(arrays, "pdlp", pdlp_parameters(TOLERANCE, ITERATIONS, 1))
+    solution = pdlp(arrays, TOLERANCE, ITERATIONS, 1)
     if solution is None:
         return None
     choice = []

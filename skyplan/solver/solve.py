@@ -17,7 +17,8 @@ from skyplan.solver.costs import choice_total, plan_for
 from skyplan.solver.explain import explain_budget, explain_no_region, explain_quotas
 from skyplan.solver.heuristic import local_search, within_quotas
 from skyplan.solver.model import BuiltModel, build_model, set_hint
-from skyplan.solver.sat import run_cp_sat, status_name
+from skyplan.solver.model_base import paused_gc
+from skyplan.solver.sat import PRESOLVE_VARIABLES, run_cp_sat, status_name
 from skyplan.spec.model import SkySpec
 from skyplan.units import micro_usd
 
@@ -35,12 +36,6 @@ DEFAULT_TIME_LIMIT = 60.0
 LNS_OPTIONS = 23_000
 LNS_SECONDS = 30.0
 LNS_SHARE = 0.7
-# CP-SAT's presolve runs on models with at least this many variables. Below, the model is
-# already small and tight and presolve costs more than it saves: seconds to OPTIMAL on the
-# 100-job benchmark (6,905 variables), median of 5, re-plan 0.88 -> 0.48 and first plan
-# 0.81 -> 0.77; on the 300-job one (20,606) the plan after 30 s is worse without it ($8,128 at
-# 2.4% against $8,023 at 1.3%).
-PRESOLVE_VARIABLES = 10_000
 # Models with at least this many job options (and under LNS_OPTIONS) write the copies of produced
 # data with the coupled rows of coupled.py: their LP relaxation is tight where the plain rows'
 # is 2-5% low, which CP-SAT needs to prove larger plans optimal, but they are 2-3 times the
@@ -104,6 +99,8 @@ class SolveResult:
 
     plan: Plan
     stats: SolveStats
+    # the option each job got (of the candidates solved over)
+    chosen: dict[str, Option] | None = None
 
 
 def large_from(time_limit: float) -> float:
@@ -193,8 +190,14 @@ def _outcome(
         micro_usd(draft.total_usd),
         max(round(proven), lower if lower is not None else -(1 << 62)),
     )
+    return _result(draft, stats, chosen)
+
+
+def _result(draft: Plan, stats: SolveStats, chosen: dict[str, Option]) -> SolveResult:
+    """The plan with its solver status and gap as `stats` say."""
+    status = stats.status
     info = SolverInfo("OPTIMAL") if status == "OPTIMAL" else SolverInfo(status, round(stats.gap, 6))
-    return SolveResult(dataclasses.replace(draft, solver=info), stats)
+    return SolveResult(dataclasses.replace(draft, solver=info), stats, chosen)
 
 
 def _improve_start(
@@ -240,6 +243,13 @@ def solve_detailed(
 
     The time limit covers the whole solve: CP-SAT gets what pruning and the starting plan left
     (at least a tenth of it)."""
+    with paused_gc():
+        return _solve(spec, catalog, blocked, limits)
+
+
+def _solve(
+    spec: SkySpec, catalog: Catalog, blocked: frozenset[Block], limits: Limits
+) -> SolveResult:
     started = time.monotonic()
     cands = prune(spec, catalog, blocked)
     empty = [jo.job for jo in cands.jobs if not jo.options]
@@ -289,7 +299,7 @@ def _guided(
     from skyplan.solver.guide import guide, restrict
 
     clock = limits.work_limit is None
-    relaxation = build_model(spec, catalog, cands, start=start, coupled=True)
+    relaxation = build_model(spec, catalog, cands, coupled=True, rows_only=True)
     # PDLP may use all but GUIDE_RESERVE of the time limit; CP-SAT searches in the rest
     reserve = max(2.0, GUIDE_RESERVE * limits.time_limit)
     left = limits.time_limit - reserve - (time.monotonic() - started)
@@ -297,7 +307,6 @@ def _guided(
     if found is None:
         return None
     sub, sub_start = restrict(cands, found.keep, start)
-    del relaxation
     built = build_model(spec, catalog, sub, start=sub_start)
     bound = max(lower, found.bound_micro)
     rest = _rest(limits, started)
@@ -307,7 +316,51 @@ def _guided(
     if isinstance(result, tuple):  # the start keeps every quota, so this is not expected
         return None
     stats = dataclasses.replace(result.stats, variables=found.lp_variables, options=options)
-    return SolveResult(result.plan, stats)
+    result = dataclasses.replace(result, stats=stats)
+    if stats.status == "OPTIMAL" or result.chosen is None:
+        return result
+    return _branch(spec, catalog, cands, relaxation, found, result, limits, started)
+
+
+def _branch(
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    relaxation: BuiltModel,
+    found: Any,
+    result: SolveResult,
+    limits: Limits,
+    started: float,
+) -> SolveResult:
+    """The branch and bound of branch.py from the guided search's plan and LP: a proof that
+    the plan (or one it finds) is optimal, or a better bound, within the time limit."""
+    from skyplan.solver.branch import BranchAndBound
+
+    assert result.chosen is not None
+    choice = [jo.options.index(result.chosen[jo.job.name]) for jo in cands.jobs]
+    deadline = started + limits.time_limit if limits.work_limit is None else None
+    search = BranchAndBound(
+        spec,
+        catalog,
+        cands,
+        relaxation,
+        found.arrays,
+        lp_threads(limits),
+        deadline,
+        limits.work_limit,
+        limits.workers,
+    )
+    proof = search.run(found, choice)
+    chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, proof.choice, strict=True)}
+    status = "OPTIMAL" if proof.optimal else "FEASIBLE"
+    draft = plan_for(spec, catalog, chosen, SolverInfo(status))
+    stats = dataclasses.replace(
+        result.stats,
+        status=status,
+        objective_micro=micro_usd(draft.total_usd),
+        bound_micro=max(result.stats.bound_micro, proof.bound),
+    )
+    return _result(draft, stats, chosen)
 
 
 def _within_budget(

@@ -18,7 +18,7 @@ from skyplan.catalog.models import Catalog, EgressRate, Offering, Region
 from skyplan.solver import solve as solve_module
 from skyplan.solver.candidates import prune
 from skyplan.solver.costs import choice_total
-from skyplan.solver.lp import lp_arrays, solve_lp
+from skyplan.solver.lp import glop, lp_arrays
 from skyplan.solver.model import BuiltModel, build_model, set_hint
 from skyplan.solver.sat import run_cp_sat, status_name
 from skyplan.solver.solve import Limits, solve_detailed
@@ -84,7 +84,7 @@ def test_every_plan_is_a_solution_of_the_coupled_model_at_its_exact_price(
 
 def lp_bound(built: BuiltModel) -> float:
     arrays = lp_arrays(built)
-    solution = solve_lp(arrays, "glop")
+    solution = glop(arrays)
     assert solution is not None and solution.status == "OPTIMAL"
     return float(arrays.cost @ solution.x)
 

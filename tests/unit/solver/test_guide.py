@@ -36,7 +36,7 @@ from skyplan.solver import guide as guide_mod
 from skyplan.solver import solve as solve_mod
 from skyplan.solver.candidates import prune
 from skyplan.solver.guide import option_gains, restrict
-from skyplan.solver.lp import lagrangian, lp_arrays, pdlp_parameters, solve_lp
+from skyplan.solver.lp import glop, lagrangian, lp_arrays, pdlp
 from skyplan.solver.model import BuiltModel, build_model
 from skyplan.solver.model_base import UNBOUNDED
 from skyplan.solver.solve import Limits, solve_detailed
@@ -137,7 +137,7 @@ def test_the_lagrangian_bound_holds_for_any_duals(s: Scenario, seed: int, couple
         rng.exponential(100, arrays.lo.shape[0]) * rng.choice([-1, 1], arrays.lo.shape[0]),
     ):
         assert Fraction(lagrangian(arrays, y)[0], 1_000_000) <= found.total
-    exact = solve_lp(arrays, "glop")
+    exact = glop(arrays)
     assert exact is not None and exact.status == "OPTIMAL"
     bound = lagrangian(arrays, exact.y)[0]
     assert Fraction(bound, 1_000_000) <= found.total
@@ -167,13 +167,13 @@ def test_a_dual_of_the_wrong_sign_for_its_row_counts_as_zero() -> None:
 def test_a_stopped_pdlp_still_gives_its_iterate_and_a_bound(tmp_path: Path) -> None:
     spec, cat, cands = synthetic(tmp_path, 30, 2)
     arrays = lp_arrays(build_model(spec, cat, cands, coupled=True))
-    stopped = solve_lp(arrays, "pdlp", pdlp_parameters(1e-9, 20, 1))
+    stopped = pdlp(arrays, 1e-9, 20, 1)
     assert stopped is not None and stopped.status != "OPTIMAL"
     best = solve_detailed(spec, cat).plan
     assert best.solver.status == "OPTIMAL"
     early = lagrangian(arrays, stopped.y)[0]
     assert early <= micro_usd(best.total_usd)
-    exact = solve_lp(arrays, "glop")
+    exact = glop(arrays)
     assert exact is not None
     assert early < lagrangian(arrays, exact.y)[0]  # a rough iterate, not the LP's optimum
 
@@ -187,7 +187,7 @@ def test_under_exact_duals_the_optimal_plan_costs_nothing_over_the_lp(tmp_path: 
     assert result.plan.solver.status == "OPTIMAL"
     built = build_model(spec, cat, cands, coupled=True)
     arrays = lp_arrays(built)
-    exact = solve_lp(arrays, "glop")
+    exact = glop(arrays)
     assert exact is not None
     _, reduced = lagrangian(arrays, exact.y)
     gains = option_gains(built, reduced)

@@ -1,0 +1,266 @@
+"""Branch and bound on the LP of the coupled rows: the proof that the guided search's plan is
+optimal where the LP alone is not tight enough.
+
+Why: on the 1,000-job benchmark the LP (guide.py) is $47 under the best plan, and almost all of
+that is one half-made copy (src2 into aws:eu-west-1, its readers half there): an odd cycle of
+three half copies that no plan can make. Branching on that copy closes it: "no reader there"
+has an LP bound above the plan, and "a reader there" a bound within 50 cents of it.
+
+How, per node (a set of fixings of the LP's variables, best bound first):
+- its bound is the Lagrangian bound (lp.py) of PDLP's duals for the LP with those fixings,
+  warm-started from the parent's solution;
+- it is closed when its bound reaches the best plan, or when few enough options have a gain
+  (guide.option_gains, under the node's duals) below the best plan's cost less the bound:
+  every cheaper plan in the node is made of those options only (a plan costs at least the
+  bound plus the gain of each of its options), so CP-SAT over them, with the node's fixings as
+  constraints and the objective capped under the best plan, either finds the node's best plan
+  or proves there is none cheaper;
+- otherwise it branches on a fractional variable whose fixing a plan can state on options: a
+  job's option, or a copy of external data (made when one of its readers runs there). It picks
+  the one whose rows carry most of the best plan's excess over the bound (y_i times the plan's
+  slack in row i), most fractional on a tie.
+
+The plan is OPTIMAL once every node is closed; otherwise the bound is the least bound of the
+nodes still open. Nothing is assumed of PDLP's accuracy: a rough LP only makes bounds weaker.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from skyplan.catalog.models import Catalog
+from skyplan.solver.candidates import Candidates, JobOptions
+from skyplan.solver.guide import Guide, option_gains
+from skyplan.solver.lp import Box, LpArrays, LpSolution, lagrangian, pdlp, signed_duals
+from skyplan.solver.model import BuiltModel, build_model, completion
+from skyplan.solver.sat import run_cp_sat, status_name
+from skyplan.spec.model import SkySpec
+
+# a node is closed by CP-SAT when at most this many options are within its gap (1,000-job
+# benchmark, node "src2 copied into aws:eu-west-1": 10,842 options within $0.51, the node's
+# best plan proven in 1.4 s; 1.7 s with CP-SAT's presolve, which leaves skip)
+CLOSE_OPTIONS = 15_000
+# branch LPs: PDLP to this tolerance (the root's is relax.TOLERANCE, 3e-4; at 3e-4 the node
+# above is bounded $3.30 under its best plan, at 1e-4 $0.10), at most this many iterations
+BRANCH_TOLERANCE = 1e-4
+BRANCH_ITERATIONS = 5_000
+# LPs solved at most, so that a search under --work-limit ends the same on every machine
+MAX_LPS = 16
+# a variable counts as fractional between these
+FRACTIONAL = 0.02
+
+
+@dataclass(order=True)
+class Node:
+    """A set of fixings, with the LP's bound under them (micro-dollars)."""
+
+    bound: int
+    order: int
+    box: Box | None = field(compare=False)
+    solution: LpSolution = field(compare=False)
+    reduced: Any = field(compare=False)
+    # sets of option variables (of the coupled model) one of which each plan here picks
+    require: tuple[tuple[int, ...], ...] = field(compare=False, default=())
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The best plan found (option index per job), its cost and the proven lower bound
+    (micro-dollars, model objective), and whether every node was closed."""
+
+    choice: list[int]
+    objective: int
+    bound: int
+    optimal: bool
+
+
+class BranchAndBound:
+    """The search over one model: `built` is the coupled model whose LP `arrays` are."""
+
+    def __init__(
+        self,
+        spec: SkySpec,
+        catalog: Catalog,
+        cands: Candidates,
+        built: BuiltModel,
+        arrays: LpArrays,
+        threads: int,
+        deadline: float | None,
+        work_limit: float | None,
+        workers: int = 1,
+    ):
+        import numpy as np
+
+        self.spec, self.catalog, self.cands, self.built = spec, catalog, cands, built
+        self.arrays, self.threads = arrays, threads
+        self.deadline, self.work_limit, self.workers = deadline, work_limit, workers
+        self.where = {
+            v: (i, k) for i, vars_ in enumerate(built.option_vars) for k, v in enumerate(vars_)
+        }
+        # what fixing a variable at 1 means for a plan: one of these options is chosen
+        self.readers: dict[int, tuple[int, ...]] = {v: (v,) for v in self.where}
+        for var, by, also in built.derived:
+            if also is None and all(u in self.where for u in by):
+                self.readers[var] = tuple(by)
+        self.eligible = np.zeros(arrays.num_vars, dtype=bool)
+        self.eligible[list(self.readers)] = True
+        self.magnitude = abs(arrays.matrix)
+        self.costs = np.zeros(arrays.num_vars, dtype=np.int64)
+        objective = built.proto.objective
+        np.add.at(self.costs, np.asarray(objective.vars), np.asarray(objective.coeffs))
+        self.lps = 0
+        self.counter = 0
+
+    def run(self, root: Guide, choice: list[int]) -> Proof:
+        """Prove or improve `choice` starting from the root LP."""
+        self._incumbent(list(choice))
+        pending = [self._node(root.solution, root.reduced, root.bound_micro, None, ())]
+        stuck: list[Node] = []
+        while pending:
+            node = heapq.heappop(pending)
+            if node.bound >= self.upper:
+                continue
+            if self._left() <= 0:
+                stuck.append(node)
+                break
+            closed, can_branch = self._close(node)
+            if closed:
+                continue
+            var = self._branch_variable(node) if can_branch else None
+            children = self._children(node, var) if var is not None else None
+            if children is None:
+                stuck.append(node)
+                continue
+            for child in children:
+                heapq.heappush(pending, child)
+        open_bounds = [n.bound for n in stuck + pending if n.bound < self.upper]
+        return Proof(self.choice, self.upper, min([self.upper, *open_bounds]), not open_bounds)
+
+    def _incumbent(self, choice: list[int]) -> None:
+        """Take the plan that picks `choice` as the best: its variables and model objective."""
+        import numpy as np
+
+        self.choice = choice
+        self.values = np.asarray(completion(self.built, self.cands, choice), dtype=np.int64)
+        self.upper = int(self.costs @ self.values)
+
+    def _left(self) -> float:
+        """Wall seconds left (infinite under a work limit, where MAX_LPS ends the search)."""
+        if self.deadline is None:
+            return float("inf")
+        return self.deadline - time.monotonic()
+
+    def _node(
+        self,
+        solution: LpSolution,
+        reduced: Any,
+        bound: int,
+        box: Box | None,
+        require: tuple[tuple[int, ...], ...],
+    ) -> Node:
+        self.counter += 1
+        return Node(bound, self.counter, box, solution, reduced, require)
+
+    def _children(self, node: Node, var: int) -> list[Node] | None:
+        """The two LPs with `var` fixed at 0 and at 1; None when the LP limit or the clock
+        does not allow both, or PDLP fails."""
+        import numpy as np
+
+        if self.lps + 2 > MAX_LPS:
+            return None
+        out = []
+        for value in (0.0, 1.0):
+            left = self._left()
+            if left <= 0:
+                return None
+            n = self.arrays.num_vars
+            lower = np.zeros(n) if node.box is None else node.box.lower.copy()
+            upper = np.ones(n) if node.box is None else node.box.upper.copy()
+            lower[var] = upper[var] = value
+            box = Box(lower, upper)
+            seconds = None if self.deadline is None else left
+            solution = pdlp(
+                self.arrays,
+                BRANCH_TOLERANCE,
+                BRANCH_ITERATIONS,
+                self.threads,
+                seconds,
+                box,
+                node.solution,
+            )
+            self.lps += 1
+            if solution is None:
+                return None
+            bound, reduced = lagrangian(self.arrays, solution.y, box)
+            require = node.require + ((self.readers[var],) if value else ())
+            out.append(self._node(solution, reduced, bound, box, require))
+        return out
+
+    def _branch_variable(self, node: Node) -> int | None:
+        """The fractional variable to branch on (see the module docstring), or None."""
+        import numpy as np
+
+        x = node.solution.x
+        free = self.eligible & (x > FRACTIONAL) & (x < 1 - FRACTIONAL)
+        if node.box is not None:
+            free &= node.box.lower < node.box.upper
+        if not free.any():
+            return None
+        y, side = signed_duals(self.arrays, node.solution.y)
+        slack = np.maximum(y * (self.arrays.matrix @ self.values - side), 0.0)
+        score = np.where(free, self.magnitude.T @ slack, -1.0)
+        fraction = np.where(free, np.minimum(x, 1 - x), -1.0)
+        # the largest score, then the most fractional, then the lowest index
+        order = np.lexsort((np.arange(x.shape[0]), -fraction, -score))
+        return int(order[0])
+
+    def _close(self, node: Node) -> tuple[bool, bool]:
+        """Try to close `node` by CP-SAT over the options within its gap: (closed, whether
+        branching may still help)."""
+        gains = option_gains(self.built, node.reduced, node.box)
+        gap = (self.upper - 1 - node.bound) / 1e6
+        keep = [
+            [k for k, v in enumerate(vars_) if gains[v] <= gap] for vars_ in self.built.option_vars
+        ]
+        if sum(len(k) for k in keep) > CLOSE_OPTIONS:
+            return False, True
+        if any(not k for k in keep):
+            return True, False  # some job has no option cheap enough: nothing cheaper here
+        sub = Candidates(
+            tuple(
+                JobOptions(jo.job, tuple(jo.options[k] for k in kept))
+                for jo, kept in zip(self.cands.jobs, keep, strict=True)
+            ),
+            self.cands.dominated,
+        )
+        built = build_model(self.spec, self.catalog, sub)
+        proto = built.proto
+        for options in node.require:
+            literals = []
+            for v in options:
+                i, k = self.where[v]
+                if k in keep[i]:
+                    literals.append(built.option_vars[i][keep[i].index(k)])
+            if not literals:
+                return True, False
+            proto.constraints.add().bool_or.literals.extend(literals)
+        proto.objective.domain.extend([0, self.upper - 1])  # every cost is >= 0
+        proto.clear_solution_hint()
+        left = self._left()
+        if left <= 0:
+            return False, False
+        seconds = None if self.deadline is None else left
+        response = run_cp_sat(proto, seconds, self.work_limit, self.workers, presolve=False)
+        status = status_name(response)
+        if status in ("OPTIMAL", "FEASIBLE"):
+            values = response.solution
+            self._incumbent(
+                [
+                    kept[next(j for j, v in enumerate(vars_) if values[v])]
+                    for kept, vars_ in zip(keep, built.option_vars, strict=True)
+                ]
+            )
+        return status in ("OPTIMAL", "INFEASIBLE"), False

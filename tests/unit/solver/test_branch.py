@@ -1,0 +1,214 @@
+"""The branch and bound of branch.py: it proves optimal a plan the LP alone cannot (an odd cycle
+of half copies), never prunes a node that holds a cheaper plan, and never claims OPTIMAL or a
+bound the brute-force oracle refutes, also when it is made to branch where it could stop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_guide import guided_everywhere
+from test_solver_properties import (
+    COMMON,
+    TOLERANCE,
+    Scenario,
+    check_consistent,
+    check_lawful,
+    load,
+    oracle,
+    scenarios,
+)
+
+from skyplan.catalog import load_embedded_catalog
+from skyplan.errors import InfeasibleError
+from skyplan.solver import branch as branch_mod
+from skyplan.solver.branch import BranchAndBound, Node
+from skyplan.solver.solve import Limits, solve_detailed
+from skyplan.spec.resolve import load_spec
+
+
+@contextmanager
+def branching(depth: int = 1, seed: int | None = None) -> Iterator[list[Any]]:
+    """Nodes with fewer than `depth` fixings are not closed by CP-SAT (they must branch, or
+    stay open when nothing is fractional); yields the root LP's bound (micro-dollars) followed
+    by the nodes whose LP was solved. With a `seed`, branch on any variable a plan can state
+    (fractional or not, picked by the seed): every such split is a partition of the plans, so
+    the proof must hold whichever is taken."""
+    solved: list[Any] = []
+    close, children, run = BranchAndBound._close, BranchAndBound._children, BranchAndBound.run
+    variable = BranchAndBound._branch_variable
+
+    def anything(self: BranchAndBound, node: Node) -> int | None:
+        free = self.eligible.copy()
+        if node.box is not None:
+            free &= node.box.lower < node.box.upper
+        candidates = [int(v) for v in free.nonzero()[0]]
+        return candidates[seed % len(candidates)] if candidates and seed is not None else None
+
+    def spying(self: BranchAndBound, root: Any, choice: list[int]) -> Any:
+        solved.append(root.bound_micro)
+        return run(self, root, choice)
+
+    def refusing(self: BranchAndBound, node: Node) -> tuple[bool, bool]:
+        if len(node.require) + _zeros(node) < depth:
+            return False, True
+        return close(self, node)
+
+    def recording(self: BranchAndBound, node: Node, var: int) -> list[Node] | None:
+        out = children(self, node, var)
+        solved.extend(out or [])
+        return out
+
+    BranchAndBound._close = refusing  # type: ignore[method-assign]
+    BranchAndBound._children = recording  # type: ignore[method-assign]
+    BranchAndBound.run = spying  # type: ignore[method-assign]
+    if seed is not None:
+        BranchAndBound._branch_variable = anything  # type: ignore[method-assign]
+    try:
+        yield solved
+    finally:
+        BranchAndBound._close = close  # type: ignore[method-assign]
+        BranchAndBound._children = children  # type: ignore[method-assign]
+        BranchAndBound.run = run  # type: ignore[method-assign]
+        BranchAndBound._branch_variable = variable  # type: ignore[method-assign]
+
+
+def _zeros(node: Node) -> int:
+    """How many variables the node fixes at 0."""
+    if node.box is None:
+        return 0
+    return int((node.box.upper <= 0).sum())
+
+
+# three readers of one 10 TB data set, each allowed in two of three regions on other clouds
+# than the data (every copy $900): the LP makes each copy half-way (1.5 copies), any plan
+# needs two
+ODD_CYCLE: dict[str, Any] = {
+    "version": 1,
+    "name": "odd-cycle",
+    "datasets": {"big": {"location": "aws:us-east-1", "size": "10TB"}},
+    "jobs": {
+        "one": {
+            "hours": 1,
+            "run": "./work.sh",
+            "resources": {"cpus": 2},
+            "inputs": ["big"],
+            "regions": ["gcp:europe-west4", "azure:westeurope"],
+        },
+        "two": {
+            "hours": 1,
+            "run": "./work.sh",
+            "resources": {"cpus": 2},
+            "inputs": ["big"],
+            "regions": ["azure:westeurope", "gcp:europe-west1"],
+        },
+        "three": {
+            "hours": 1,
+            "run": "./work.sh",
+            "resources": {"cpus": 2},
+            "inputs": ["big"],
+            "regions": ["gcp:europe-west4", "gcp:europe-west1"],
+        },
+    },
+}
+
+
+def test_an_odd_cycle_of_half_copies_is_proven_by_branching(tmp_path: Path) -> None:
+    cat = load_embedded_catalog()
+    path = tmp_path / "sky.yaml"
+    path.write_text(yaml.safe_dump(ODD_CYCLE), encoding="utf-8")
+    spec = load_spec(path, cat)
+    exact = solve_detailed(spec, cat)  # CP-SAT alone proves this small model
+    assert exact.plan.solver.status == "OPTIMAL"
+    assert len(exact.plan.transfers) == 2  # two copies
+    with guided_everywhere(blind=True), branching() as solved:
+        result = solve_detailed(spec, cat)
+    assert result.plan.solver.status == "OPTIMAL"
+    assert result.plan.total_usd == exact.plan.total_usd
+    optimum = float(exact.plan.total_usd)
+    root, *children = solved
+    assert root / 1e6 == pytest.approx(optimum - 900 / 2, abs=1)  # half a copy short
+    assert len(children) == 2, "the root was not branched on"
+    assert all(n.bound / 1e6 >= optimum - 1 for n in children)  # each branch is tight
+
+
+def test_without_the_branches_the_bound_is_the_lps(tmp_path: Path) -> None:
+    """With no LP left to solve, the root stays open: FEASIBLE, bounded by the LP (half a copy
+    under the plan), never OPTIMAL."""
+    cat = load_embedded_catalog()
+    path = tmp_path / "sky.yaml"
+    path.write_text(yaml.safe_dump(ODD_CYCLE), encoding="utf-8")
+    spec = load_spec(path, cat)
+    saved = branch_mod.MAX_LPS
+    branch_mod.MAX_LPS = 0
+    try:
+        with guided_everywhere(blind=True), branching():
+            result = solve_detailed(spec, cat)
+    finally:
+        branch_mod.MAX_LPS = saved
+    assert result.plan.solver.status == "FEASIBLE"
+    gap = float(result.plan.total_usd) - result.stats.bound_micro / 1e6
+    assert gap >= 900 / 2 - 1  # the LP's half copy is not closed
+
+
+@settings(max_examples=150, **COMMON)
+@given(scenarios(), st.integers(0, 2**16))
+def test_branching_never_claims_more_than_it_proves(s: Scenario, seed: int) -> None:
+    """From a bad start, made to branch at the root and its children on variables the seed
+    picks: the plan costs at least the optimum, the bound is at most it, and OPTIMAL is said
+    only of an optimal plan."""
+    spec = load(s.spec, s.catalog)
+    found = oracle(s.catalog, s.spec)
+    with guided_everywhere(blind=True), branching(depth=2, seed=seed):
+        if found.total is None:
+            with pytest.raises(InfeasibleError):
+                solve_detailed(spec, s.catalog)
+            return
+        try:
+            result = solve_detailed(spec, s.catalog, limits=Limits(time_limit=60))
+        except InfeasibleError as e:  # only a budget below every plan it found
+            assert spec.budget_usd is not None, e.message
+            return
+    plan = result.plan
+    assert Fraction(plan.total_usd) >= found.total - TOLERANCE
+    assert Fraction(result.stats.bound_micro, 1_000_000) <= found.total + TOLERANCE
+    if plan.solver.status == "OPTIMAL":
+        assert abs(Fraction(plan.total_usd) - found.total) <= TOLERANCE
+    check_lawful(spec, s.catalog, plan)
+    check_consistent(spec, s.catalog, plan)
+
+
+def test_option_gains_in_a_branch_count_what_its_fixings_leave(tmp_path: Path) -> None:
+    """Under a branch's box, a copy fixed at 1 is already in the bound (its readers' options
+    gain nothing from it), and one fixed at 0 makes its readers' options impossible."""
+    import numpy as np
+
+    from skyplan.solver.candidates import prune
+    from skyplan.solver.guide import option_gains
+    from skyplan.solver.lp import Box
+    from skyplan.solver.model import build_model
+
+    cat = load_embedded_catalog()
+    path = tmp_path / "sky.yaml"
+    path.write_text(yaml.safe_dump(ODD_CYCLE), encoding="utf-8")
+    spec = load_spec(path, cat)
+    cands = prune(spec, cat, frozenset())
+    built = build_model(spec, cat, cands, coupled=True)
+    options = {v for vs in built.option_vars for v in vs}
+    copy, readers, _ = next(d for d in built.derived if set(d[1]) <= options and len(d[1]) > 1)
+    reduced = np.full(built.num_vars, 0.25)
+    reduced[copy] = 100.0
+    free = option_gains(built, reduced)
+    assert all(free[r] == pytest.approx(100.25) for r in readers)
+    n = built.num_vars
+    one = Box(np.where(np.arange(n) == copy, 1.0, 0.0), np.ones(n))
+    assert all(option_gains(built, reduced, one)[r] == pytest.approx(0.25) for r in readers)
+    zero = Box(np.zeros(n), np.where(np.arange(n) == copy, 0.0, 1.0))
+    assert all(option_gains(built, reduced, zero)[r] == np.inf for r in readers)
