@@ -112,6 +112,9 @@ def pdlp(
     problem.constraint_matrix = arrays.matrix
     params = solvers_pb2.PrimalDualHybridGradientParams()
     params.num_threads = threads
+    # Eigen's thread pool: the same iterates, 10-20% sooner than the default pool with two
+    # threads (1,000-job benchmark: root 12.5 -> 9.9-11.2 s, a branch 5.3-6.0 -> 4.7 s)
+    params.scheduler_type = solvers_pb2.SCHEDULER_TYPE_EIGEN_THREADPOOL
     criteria = params.termination_criteria
     criteria.simple_optimality_criteria.eps_optimal_relative = tolerance
     criteria.simple_optimality_criteria.eps_optimal_absolute = tolerance
