@@ -18,8 +18,9 @@ search's own bound (which does not hold for the options left out). On the 1,000-
 PDLP with two threads 16 s, bound $23,801.32, 2,468 of 39,022 options kept, plan $23,848.49
 found by CP-SAT in 0.6 s (the search without the LP ended at $24,424 after 30 s).
 
-The gains also prove things: a plan costs at least the bound plus the gain of each of its options
-(the variables an option forces are its own). So when CP-SAT, searching every option whose gain is
+The gains also prove things: a plan costs at least the bound plus the gain of any one of its
+options (one option's gain counts distinct variables; two options may share some, so gains are
+never summed over a plan). So when CP-SAT, searching every option whose gain is
 under the best plan's cost less the bound, finds nothing cheaper, that plan is optimal; branch.py
 builds its proof on this.
 """

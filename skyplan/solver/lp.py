@@ -18,6 +18,7 @@ from typing import Any
 from skyplan.solver.model import BuiltModel
 
 SAFETY_MICRO = 1_000  # a tenth of a cent below the float sum, far above its rounding error
+RELATIVE_SAFETY = 1e-9  # and this share of the magnitudes summed (1,000-job benchmark: 6e-5 $)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,12 @@ def lagrangian(arrays: LpArrays, y: Any, box: Box | None = None) -> tuple[int, A
     else:
         least = np.minimum(reduced * box.lower, reduced * box.upper)
     total = float(np.dot(y, side)) + float(least.sum())
-    return math.floor(total * 1e6) - SAFETY_MICRO, reduced
+    # float64 sums err by about 1e-16 of the magnitudes summed; RELATIVE_SAFETY covers that on
+    # any sizes (a $1e12 objective would eat the fixed tenth of a cent on its own)
+    magnitude = float(np.abs(y * side).sum()) + float(np.abs(arrays.cost).sum())
+    magnitude += float((abs(arrays.matrix).T @ np.abs(y)).sum())
+    margin = SAFETY_MICRO + math.ceil(magnitude * 1e6 * RELATIVE_SAFETY)
+    return math.floor(total * 1e6) - margin, reduced
 
 
 def signed_duals(arrays: LpArrays, y: Any) -> tuple[Any, Any]:

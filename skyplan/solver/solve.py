@@ -345,7 +345,7 @@ def _branch(
 
     assert result.chosen is not None
     choice = [jo.options.index(result.chosen[jo.job.name]) for jo in cands.jobs]
-    deadline = started + limits.time_limit if limits.work_limit is None else None
+    deadline = started + limits.time_limit
     search = BranchAndBound(
         spec,
         catalog,
@@ -361,11 +361,12 @@ def _branch(
     chosen = {jo.job.name: jo.options[k] for jo, k in zip(cands.jobs, proof.choice, strict=True)}
     status = "OPTIMAL" if proof.optimal else "FEASIBLE"
     draft = plan_for(spec, catalog, chosen, SolverInfo(status))
+    objective = micro_usd(draft.total_usd)
+    # (the model rounds each cost term to the micro-dollar, the plan sums exactly: a proof's
+    # bound is the model's optimum, which may differ from the plan's total by that rounding)
+    bound = objective if proof.optimal else max(result.stats.bound_micro, proof.bound)
     stats = dataclasses.replace(
-        result.stats,
-        status=status,
-        objective_micro=micro_usd(draft.total_usd),
-        bound_micro=max(result.stats.bound_micro, proof.bound),
+        result.stats, status=status, objective_micro=objective, bound_micro=bound
     )
     return _result(draft, stats, chosen)
 

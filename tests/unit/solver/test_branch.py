@@ -24,6 +24,7 @@ from test_solver_properties import (
     load,
     oracle,
     scenarios,
+    with_budget,
 )
 
 from skyplan.catalog import load_embedded_catalog
@@ -159,23 +160,22 @@ def test_without_the_branches_the_bound_is_the_lps(tmp_path: Path) -> None:
 
 
 @settings(max_examples=150, **COMMON)
-@given(scenarios(), st.integers(0, 2**16))
+@given(st.one_of(scenarios(), scenarios(quota_heavy=True)), st.integers(0, 2**16))
 def test_branching_never_claims_more_than_it_proves(s: Scenario, seed: int) -> None:
     """From a bad start, made to branch at the root and its children on variables the seed
-    picks: the plan costs at least the optimum, the bound is at most it, and OPTIMAL is said
-    only of an optimal plan."""
-    spec = load(s.spec, s.catalog)
+    picks, with quotas and budgets (one equal to the optimum: a plan falsely called optimal
+    above it would be refused as over budget): the plan costs at least the optimum, the bound
+    is at most it, and OPTIMAL is said only of an optimal plan."""
     found = oracle(s.catalog, s.spec)
+    d = with_budget(s, found.total)
+    spec = load(d, s.catalog)
+    over = found.total is not None and "budget_usd" in d and found.total > Fraction(d["budget_usd"])
     with guided_everywhere(blind=True), branching(depth=2, seed=seed):
-        if found.total is None:
+        if found.total is None or over:
             with pytest.raises(InfeasibleError):
-                solve_detailed(spec, s.catalog)
+                solve_detailed(spec, s.catalog, limits=Limits(time_limit=60))
             return
-        try:
-            result = solve_detailed(spec, s.catalog, limits=Limits(time_limit=60))
-        except InfeasibleError as e:  # only a budget below every plan it found
-            assert spec.budget_usd is not None, e.message
-            return
+        result = solve_detailed(spec, s.catalog, limits=Limits(time_limit=60))
     plan = result.plan
     assert Fraction(plan.total_usd) >= found.total - TOLERANCE
     assert Fraction(result.stats.bound_micro, 1_000_000) <= found.total + TOLERANCE
@@ -185,6 +185,55 @@ def test_branching_never_claims_more_than_it_proves(s: Scenario, seed: int) -> N
     check_consistent(spec, s.catalog, plan)
 
 
+@settings(max_examples=100, **COMMON)
+@given(scenarios(), st.integers(0, 2**32 - 1))
+def test_a_plan_in_a_box_costs_the_bound_plus_any_options_gain(s: Scenario, seed: int) -> None:
+    """What the proofs rest on: for any duals (signs right or wrong) and any box of fixings,
+    every plan inside the box costs at least the box's Lagrangian bound plus the gain of each
+    of its options, enumerated over all plans of small models."""
+    import itertools
+
+    import numpy as np
+
+    from skyplan.solver.candidates import prune
+    from skyplan.solver.guide import option_gains
+    from skyplan.solver.lp import Box, lagrangian, lp_arrays
+    from skyplan.solver.model import build_model, completion
+
+    spec = load(s.spec, s.catalog)
+    cands = prune(spec, s.catalog)
+    sizes = [len(jo.options) for jo in cands.jobs]
+    if not all(sizes) or int(np.prod(sizes)) > 3_000:
+        return
+    built = build_model(spec, s.catalog, cands, coupled=bool(seed % 2))
+    arrays = lp_arrays(built)
+    rng = np.random.default_rng(seed)
+    y = rng.normal(0, 20, arrays.lo.shape[0]) * rng.choice([0.0, 1.0], arrays.lo.shape[0])
+    plans: list[tuple[list[int], Any]] = []
+    for choice in itertools.product(*(range(n) for n in sizes)):
+        x = np.asarray(completion(built, cands, list(choice)), dtype=np.float64)
+        row = arrays.matrix @ x
+        if np.all(row >= arrays.lo - 1e-9) and np.all(row <= arrays.hi + 1e-9):
+            plans.append((list(choice), x))
+    if not plans:
+        return
+    # fix a few variables at the values one of the plans gives them
+    _, model_plan = plans[int(rng.integers(len(plans)))]
+    fixed = rng.random(built.num_vars) < 0.1
+    box = Box(np.where(fixed, model_plan, 0.0), np.where(fixed, model_plan, 1.0))
+    inside = [(c, x) for c, x in plans if np.all(x >= box.lower) and np.all(x <= box.upper)]
+    assert inside
+    # random duals leave much slack; zero duals make the bound the fixed costs and each gain
+    # exactly what its option pays, which a plan of one option meets with equality
+    for duals in (y, np.zeros_like(y)):
+        bound, reduced = lagrangian(arrays, duals, box)
+        gains = option_gains(built, reduced, box)
+        for choice, x in inside:
+            cost = float(arrays.cost @ x) * 1e6
+            for vars_, k in zip(built.option_vars, choice, strict=True):
+                assert cost >= bound + gains[vars_[k]] * 1e6 - 1
+
+
 def test_option_gains_in_a_branch_count_what_its_fixings_leave(tmp_path: Path) -> None:
     """Under a branch's box, a copy fixed at 1 is already in the bound (its readers' options
     gain nothing from it), and one fixed at 0 makes its readers' options impossible."""
@@ -192,7 +241,7 @@ def test_option_gains_in_a_branch_count_what_its_fixings_leave(tmp_path: Path) -
 
     from skyplan.solver.candidates import prune
     from skyplan.solver.guide import option_gains
-    from skyplan.solver.lp import Box
+    from skyplan.solver.lp import Box, lp_arrays
     from skyplan.solver.model import build_model
 
     cat = load_embedded_catalog()
@@ -212,3 +261,8 @@ def test_option_gains_in_a_branch_count_what_its_fixings_leave(tmp_path: Path) -
     assert all(option_gains(built, reduced, one)[r] == pytest.approx(0.25) for r in readers)
     zero = Box(np.zeros(n), np.where(np.arange(n) == copy, 0.0, 1.0))
     assert all(option_gains(built, reduced, zero)[r] == np.inf for r in readers)
+    # under zero duals a reader's option gains exactly what it pays: its compute and the copy
+    costs = lp_arrays(built).cost
+    paid = option_gains(built, costs)
+    assert costs[copy] == pytest.approx(900)
+    assert all(paid[r] == pytest.approx(costs[r] + 900) for r in readers)
