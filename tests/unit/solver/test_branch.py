@@ -141,8 +141,8 @@ def test_an_odd_cycle_of_half_copies_is_proven_by_branching(tmp_path: Path) -> N
 
 
 def test_without_the_branches_the_bound_is_the_lps(tmp_path: Path) -> None:
-    """With no LP left to solve, the root stays open: FEASIBLE, bounded by the LP (half a copy
-    under the plan), never OPTIMAL."""
+    """With no LP left to solve (under --work-limit the search solves at most MAX_LPS), the
+    root stays open: FEASIBLE, bounded by the LP (half a copy under the plan), never OPTIMAL."""
     cat = load_embedded_catalog()
     path = tmp_path / "sky.yaml"
     path.write_text(yaml.safe_dump(ODD_CYCLE), encoding="utf-8")
@@ -151,7 +151,7 @@ def test_without_the_branches_the_bound_is_the_lps(tmp_path: Path) -> None:
     branch_mod.MAX_LPS = 0
     try:
         with guided_everywhere(blind=True), branching():
-            result = solve_detailed(spec, cat)
+            result = solve_detailed(spec, cat, limits=Limits(work_limit=10))
     finally:
         branch_mod.MAX_LPS = saved
     assert result.plan.solver.status == "FEASIBLE"
