@@ -91,41 +91,38 @@ def _zeros(node: Node) -> int:
 # three readers of one 10 TB data set, each allowed in two of three regions on other clouds
 # than the data (every copy $900): the LP makes each copy half-way (1.5 copies), any plan
 # needs two
+def _reader(*regions: str) -> dict[str, Any]:
+    return {
+        "hours": 1,
+        "run": "./work.sh",
+        "resources": {"cpus": 2},
+        "inputs": ["big"],
+        "regions": list(regions),
+    }
+
+
 ODD_CYCLE: dict[str, Any] = {
     "version": 1,
     "name": "odd-cycle",
     "datasets": {"big": {"location": "aws:us-east-1", "size": "10TB"}},
     "jobs": {
-        "one": {
-            "hours": 1,
-            "run": "./work.sh",
-            "resources": {"cpus": 2},
-            "inputs": ["big"],
-            "regions": ["gcp:europe-west4", "azure:westeurope"],
-        },
-        "two": {
-            "hours": 1,
-            "run": "./work.sh",
-            "resources": {"cpus": 2},
-            "inputs": ["big"],
-            "regions": ["azure:westeurope", "gcp:europe-west1"],
-        },
-        "three": {
-            "hours": 1,
-            "run": "./work.sh",
-            "resources": {"cpus": 2},
-            "inputs": ["big"],
-            "regions": ["gcp:europe-west4", "gcp:europe-west1"],
-        },
+        "one": _reader("gcp:europe-west4", "azure:westeurope"),
+        "two": _reader("azure:westeurope", "gcp:europe-west1"),
+        "three": _reader("gcp:europe-west4", "gcp:europe-west1"),
     },
 }
 
 
-def test_an_odd_cycle_of_half_copies_is_proven_by_branching(tmp_path: Path) -> None:
+def _odd_cycle(tmp_path: Path) -> tuple[Any, Any]:
+    """The odd cycle's spec, loaded, and the embedded catalog."""
     cat = load_embedded_catalog()
     path = tmp_path / "sky.yaml"
     path.write_text(yaml.safe_dump(ODD_CYCLE), encoding="utf-8")
-    spec = load_spec(path, cat)
+    return load_spec(path, cat), cat
+
+
+def test_an_odd_cycle_of_half_copies_is_proven_by_branching(tmp_path: Path) -> None:
+    spec, cat = _odd_cycle(tmp_path)
     exact = solve_detailed(spec, cat)  # CP-SAT alone proves this small model
     assert exact.plan.solver.status == "OPTIMAL"
     assert len(exact.plan.transfers) == 2  # two copies
@@ -143,10 +140,7 @@ def test_an_odd_cycle_of_half_copies_is_proven_by_branching(tmp_path: Path) -> N
 def test_without_the_branches_the_bound_is_the_lps(tmp_path: Path) -> None:
     """With no LP left to solve (under --work-limit the search solves at most MAX_LPS), the
     root stays open: FEASIBLE, bounded by the LP (half a copy under the plan), never OPTIMAL."""
-    cat = load_embedded_catalog()
-    path = tmp_path / "sky.yaml"
-    path.write_text(yaml.safe_dump(ODD_CYCLE), encoding="utf-8")
-    spec = load_spec(path, cat)
+    spec, cat = _odd_cycle(tmp_path)
     saved = branch_mod.MAX_LPS
     branch_mod.MAX_LPS = 0
     try:
@@ -244,10 +238,7 @@ def test_option_gains_in_a_branch_count_what_its_fixings_leave(tmp_path: Path) -
     from skyplan.solver.lp import Box, lp_arrays
     from skyplan.solver.model import build_model
 
-    cat = load_embedded_catalog()
-    path = tmp_path / "sky.yaml"
-    path.write_text(yaml.safe_dump(ODD_CYCLE), encoding="utf-8")
-    spec = load_spec(path, cat)
+    spec, cat = _odd_cycle(tmp_path)
     cands = prune(spec, cat, frozenset())
     built = build_model(spec, cat, cands, coupled=True)
     options = {v for vs in built.option_vars for v in vs}
