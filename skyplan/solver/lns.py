@@ -22,8 +22,9 @@ from typing import Any
 
 from skyplan.catalog.models import Catalog
 from skyplan.solver.candidates import Candidates, JobOptions
-from skyplan.solver.heuristic import quota_use
-from skyplan.solver.model import build_model
+from skyplan.solver.costs import choice_total
+from skyplan.solver.heuristic import quota_use, within_quotas
+from skyplan.solver.model import BuiltModel, build_model
 from skyplan.solver.sat import run_cp_sat, status_name
 from skyplan.spec.model import SkySpec
 
@@ -139,3 +140,35 @@ def improve_plan(
         if not improved:
             break
     return search.choice
+
+
+def improve_start(
+    spec: SkySpec,
+    catalog: Catalog,
+    cands: Candidates,
+    built: BuiltModel,
+    start: list[int],
+    started: float,
+    deadline: float | None,
+    share: float,
+) -> tuple[list[int], int | None]:
+    """On models too large for CP-SAT to settle quickly: round the LP relaxation (relax.py),
+    improve that by exact re-solves of neighbourhoods, keep the cheaper of it and `start`; also
+    the LP's proven lower bound (micro-dollars) when there is one.
+
+    `deadline` is the time limit's end (monotonic clock), None under a work limit, which asks
+    for reproducible plans: then no clock is looked at. Otherwise the clock only guards the time
+    limit: the LP is skipped once a third of it is gone and the search stops at `share` of it."""
+    from skyplan.solver.relax import relax
+
+    base, lower = start, None
+    limit = None if deadline is None else deadline - started
+    if limit is None or time.monotonic() - started < limit / 3:
+        relaxed = relax(built)
+        if relaxed is not None:
+            lower = relaxed.bound_micro
+            if within_quotas(catalog, cands, relaxed.choice):
+                base = relaxed.choice
+    stop = None if limit is None else started + share * limit
+    better = improve_plan(spec, catalog, cands, base, deadline=stop)
+    return min((better, start), key=lambda c: choice_total(spec, catalog, cands, c)), lower

@@ -13,7 +13,7 @@ from skyplan.errors import InfeasibleError, SkyplanError
 from skyplan.plan import Plan, SolverInfo
 from skyplan.solver.blocked import Block
 from skyplan.solver.candidates import Candidates, Option, prune
-from skyplan.solver.costs import choice_total, plan_for
+from skyplan.solver.costs import plan_for
 from skyplan.solver.explain import explain_budget, explain_no_region, explain_quotas
 from skyplan.solver.heuristic import local_search, within_quotas
 from skyplan.solver.model import BuiltModel, build_model, set_hint
@@ -203,38 +203,6 @@ def _result(draft: Plan, stats: SolveStats, chosen: dict[str, Option]) -> SolveR
     return SolveResult(dataclasses.replace(draft, solver=info), stats, chosen)
 
 
-def _improve_start(
-    spec: SkySpec,
-    catalog: Catalog,
-    cands: Candidates,
-    built: BuiltModel,
-    start: list[int],
-    limits: Limits,
-    started: float,
-) -> tuple[list[int], int | None]:
-    """On models too large for CP-SAT to settle quickly: round the LP relaxation (relax.py),
-    improve that by exact re-solves of neighbourhoods (lns.py), keep the cheaper of it and
-    `start`; also the LP's proven lower bound (micro-dollars) when there is one.
-
-    A work limit asks for reproducible plans: then no clock is looked at. Otherwise the clock
-    only guards the time limit: the LP is skipped once a third of it is gone and the search
-    stops at LNS_SHARE of it."""
-    from skyplan.solver.lns import improve_plan
-    from skyplan.solver.relax import relax
-
-    clock = limits.work_limit is None
-    base, lower = start, None
-    if not clock or time.monotonic() - started < limits.time_limit / 3:
-        relaxed = relax(built)
-        if relaxed is not None:
-            lower = relaxed.bound_micro
-            if within_quotas(catalog, cands, relaxed.choice):
-                base = relaxed.choice
-    deadline = started + LNS_SHARE * limits.time_limit if clock else None
-    better = improve_plan(spec, catalog, cands, base, deadline=deadline)
-    return min((better, start), key=lambda c: choice_total(spec, catalog, cands, c)), lower
-
-
 def solve_detailed(
     spec: SkySpec,
     catalog: Catalog,
@@ -282,7 +250,12 @@ def _solve(
         return _within_budget(spec, catalog, cands, found, start, _rest(limits, started), coupled)
     built = build_model(spec, catalog, cands, start=start, coupled=coupled)
     if large and within_quotas(catalog, cands, start):
-        start, lp_bound = _improve_start(spec, catalog, cands, built, start, limits, started)
+        from skyplan.solver.lns import improve_start
+
+        clock_until = None if limits.work_limit is not None else started + limits.time_limit
+        start, lp_bound = improve_start(
+            spec, catalog, cands, built, start, started, clock_until, LNS_SHARE
+        )
         lower = max(lower, lp_bound if lp_bound is not None else lower)
         set_hint(built, cands, start)
     limits = _rest(limits, started)
