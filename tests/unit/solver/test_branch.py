@@ -257,3 +257,101 @@ def test_option_gains_in_a_branch_count_what_its_fixings_leave(tmp_path: Path) -
     paid = option_gains(built, costs)
     assert costs[copy] == pytest.approx(900)
     assert all(paid[r] == pytest.approx(costs[r] + 900) for r in readers)
+
+
+def test_a_childs_bound_and_gains_come_from_the_same_duals(tmp_path: Path) -> None:
+    """A child whose own LP proves less than its parent's duals do under its box takes the
+    parent's duals: its bound and reduced costs (the gains) both from them, never a mix."""
+    import time
+
+    import numpy as np
+
+    from skyplan.solver.candidates import prune
+    from skyplan.solver.lp import Box, LpSolution, glop, lagrangian, lp_arrays
+    from skyplan.solver.model import build_model
+
+    spec, cat = _odd_cycle(tmp_path)
+    cands = prune(spec, cat, frozenset())
+    built = build_model(spec, cat, cands, coupled=True)
+    arrays = lp_arrays(built)
+    search = BranchAndBound(spec, cat, cands, built, arrays, 1, time.monotonic() + 60, None)
+    exact = glop(arrays)
+    assert exact is not None
+    parent = search._node(exact, None, ())
+    n = arrays.num_vars
+    var = next(iter(search.needs))
+    box = Box(np.where(np.arange(n) == var, 1.0, 0.0), np.ones(n))
+    rough = LpSolution(exact.x, np.zeros_like(exact.y), "ITERATION_LIMIT")
+    own = LpSolution(exact.x, exact.y.copy(), "OPTIMAL")  # as good: the child's own are kept
+    for solution, inherits in ((rough, True), (own, False)):
+        child = search._node(solution, box, (), parent)
+        assert (child.duals is parent.duals) == inherits
+        bound, reduced = lagrangian(arrays, child.duals, box)
+        assert child.bound == bound >= parent.bound
+        assert np.array_equal(child.reduced, reduced)
+
+
+def check_needs(spec: Any, catalog: Any) -> None:
+    """For every variable a branch may fix and every plan of a small model: the variable is 1
+    in the plan's completion exactly when the plan picks an option of each set it needs. This
+    is what makes a branch's two nodes a partition of the plans, and its CP-SAT searches exact."""
+    import itertools
+
+    import numpy as np
+
+    from skyplan.solver.branch import _needs
+    from skyplan.solver.candidates import prune
+    from skyplan.solver.model import build_model, completion
+
+    cands = prune(spec, catalog)
+    sizes = [len(jo.options) for jo in cands.jobs]
+    if not all(sizes) or int(np.prod(sizes)) > 2_000:
+        return
+    built = build_model(spec, catalog, cands, coupled=True)
+    where = {v: (i, k) for i, vs in enumerate(built.option_vars) for k, v in enumerate(vs)}
+    needs = _needs(built, where)
+    assert set(where) <= set(needs)
+    for choice in itertools.product(*(range(n) for n in sizes)):
+        values = completion(built, cands, list(choice))
+        chosen = {vs[k] for vs, k in zip(built.option_vars, choice, strict=True)}
+        for var, sets in needs.items():
+            assert values[var] == int(all(chosen & set(options) for options in sets)), var
+
+
+@settings(max_examples=100, **COMMON)
+@given(scenarios())
+def test_what_a_fixing_needs_is_exactly_when_the_variable_is_one(s: Scenario) -> None:
+    check_needs(load(s.spec, s.catalog), s.catalog)
+
+
+def test_a_produced_copy_needs_one_of_its_readers_and_the_producer(tmp_path: Path) -> None:
+    """Two readers that may each run in either of two regions, their data made by a job on
+    another cloud: the paid copy into a region is made whichever reader runs there."""
+    from skyplan.solver.candidates import prune
+    from skyplan.solver.model import build_model
+
+    regions = ["gcp:europe-west4", "azure:westeurope"]
+    produced = {
+        "version": 1,
+        "name": "produced",
+        "jobs": {
+            "make": {
+                "hours": 1,
+                "run": "./make.sh",
+                "resources": {"cpus": 2},
+                "outputs": {"out": "1TB"},
+                "regions": ["aws:us-east-1", "aws:us-west-2"],
+            },
+            "one": {**_reader(*regions), "inputs": ["out"]},
+            "two": {**_reader(*regions), "inputs": ["out"]},
+        },
+    }
+    cat = load_embedded_catalog()
+    path = tmp_path / "sky.yaml"
+    path.write_text(yaml.safe_dump(produced), encoding="utf-8")
+    spec = load_spec(path, cat)
+    built = build_model(spec, cat, prune(spec, cat), coupled=True)
+    options = {v for vs in built.option_vars for v in vs}
+    shared = [d for d in built.derived if d[2] is None and not set(d[1]) <= options]
+    assert any(len(by) == 2 for _, by, _ in shared)  # a copy two coupling variables force
+    check_needs(spec, cat)
