@@ -37,9 +37,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skyplan.catalog.models import Catalog
-from skyplan.solver.candidates import Candidates, JobOptions
-from skyplan.solver.guide import Guide, option_gains
-from skyplan.solver.lp import Box, LpArrays, LpSolution, lagrangian, pdlp, signed_duals
+from skyplan.solver.candidates import Candidates
+from skyplan.solver.guide import Guide, option_gains, restrict
+from skyplan.solver.lp import (
+    Box,
+    LpArrays,
+    LpSolution,
+    lagrangian,
+    objective_micro,
+    pdlp,
+    signed_duals,
+)
 from skyplan.solver.model import BuiltModel, build_model, completion
 from skyplan.solver.sat import run_cp_sat, status_name
 from skyplan.spec.model import SkySpec
@@ -116,11 +124,7 @@ class BranchAndBound:
         self.needs = _needs(built, self.where)
         self.eligible = np.zeros(arrays.num_vars, dtype=bool)
         self.eligible[list(self.needs)] = True
-        self.magnitude = abs(arrays.matrix)
-        self.costs = np.zeros(arrays.num_vars, dtype=np.int64)
-        objective = built.proto.objective
-        variables = np.asarray(objective.vars, dtype=np.int64)
-        np.add.at(self.costs, variables, np.asarray(objective.coeffs, dtype=np.int64))
+        self.costs = objective_micro(built)
         self.lps = 0
         self.counter = 0
 
@@ -230,7 +234,7 @@ class BranchAndBound:
             return None
         y, side = signed_duals(self.arrays, node.solution.y)
         slack = np.maximum(y * (self.arrays.matrix @ self.values - side), 0.0)
-        score = np.where(free, self.magnitude.T @ slack, -1.0)
+        score = np.where(free, self.arrays.magnitude.T @ slack, -1.0)
         fraction = np.where(free, np.minimum(x, 1 - x), -1.0)
         # the largest score, then the most fractional, then the lowest index
         order = np.lexsort((np.arange(x.shape[0]), -fraction, -score))
@@ -272,13 +276,7 @@ class BranchAndBound:
         """CP-SAT over the kept options (per job, their indices) with the node's fixings and the
         objective under the best plan's; a plan it finds becomes the best. Its status, or None
         when no time is left."""
-        sub = Candidates(
-            tuple(
-                JobOptions(jo.job, tuple(jo.options[k] for k in kept))
-                for jo, kept in zip(self.cands.jobs, keep, strict=True)
-            ),
-            self.cands.dominated,
-        )
+        sub, _ = restrict(self.cands, keep)
         built = build_model(self.spec, self.catalog, sub)
         proto = built.proto
         for options in node.require:

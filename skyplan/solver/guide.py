@@ -27,6 +27,7 @@ builds its proof on this.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,14 +106,15 @@ def option_gains(built: BuiltModel, reduced: Any, box: Box | None = None) -> Any
 
 
 def restrict(
-    cands: Candidates, keep: tuple[tuple[int, ...], ...], start: list[int]
+    cands: Candidates, keep: Sequence[Sequence[int]], start: list[int] | None = None
 ) -> tuple[Candidates, list[int]]:
-    """The candidates with only the kept options and each job's starting one, and the start in
-    the new indices."""
+    """The candidates with only the kept options (and each job's starting one, if given), and
+    the start in the new indices."""
     jobs: list[JobOptions] = []
     new_start: list[int] = []
-    for jo, kept, first in zip(cands.jobs, keep, start, strict=True):
-        indices = sorted({*kept, first})
+    for i, (jo, kept) in enumerate(zip(cands.jobs, keep, strict=True)):
+        indices = sorted({*kept} if start is None else {*kept, start[i]})
         jobs.append(JobOptions(jo.job, tuple(jo.options[k] for k in indices)))
-        new_start.append(indices.index(first))
+        if start is not None:
+            new_start.append(indices.index(start[i]))
     return Candidates(tuple(jobs), cands.dominated), new_start

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from skyplan.solver.model import BuiltModel
@@ -34,6 +35,11 @@ class LpArrays:
     def num_vars(self) -> int:
         """How many variables (columns)."""
         return int(self.cost.shape[0])
+
+    @cached_property
+    def magnitude(self) -> Any:
+        """|A|, for the bound's float margin and the branching scores (computed once)."""
+        return abs(self.matrix)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,17 @@ def lp_arrays(built: BuiltModel) -> LpArrays:
     matrix = csr_matrix((vals, cols, indptr), shape=(len(rows), built.num_vars))
     matrix.sum_duplicates()
     return LpArrays(matrix, lo, hi, cost)
+
+
+def objective_micro(built: BuiltModel) -> Any:
+    """The objective's coefficient of every variable, in micro-dollars (an int64 array)."""
+    import numpy as np
+
+    cost = np.zeros(built.num_vars, dtype=np.int64)
+    objective = built.proto.objective
+    variables = np.asarray(objective.vars, dtype=np.int64)
+    np.add.at(cost, variables, np.asarray(objective.coeffs, dtype=np.int64))
+    return cost
 
 
 def pdlp(
@@ -178,7 +195,7 @@ def lagrangian(arrays: LpArrays, y: Any, box: Box | None = None) -> tuple[int, A
     # float64 sums err by about 1e-16 of the magnitudes summed; RELATIVE_SAFETY covers that on
     # any sizes (a $1e12 objective would eat the fixed tenth of a cent on its own)
     magnitude = float(np.abs(y * side).sum()) + float(np.abs(arrays.cost).sum())
-    magnitude += float((abs(arrays.matrix).T @ np.abs(y)).sum())
+    magnitude += float((arrays.magnitude.T @ np.abs(y)).sum())
     margin = SAFETY_MICRO + math.ceil(magnitude * 1e6 * RELATIVE_SAFETY)
     return math.floor(total * 1e6) - margin, reduced
 
